@@ -1,0 +1,200 @@
+"""The engine core: the world's state, the clock loop and the primitives every rule goes through.
+
+``Engine`` holds the profiles, accounts, cards, pools, the event log and the scheduler, and offers the three
+primitives rules are written with: ``change`` (state and reasons, LIFE-1..4), ``post`` (money, which triggers
+BILL-4/BILL-5) and ``emit`` (any other event). It never reads the wall clock: time moves only through ``advance``
+(``simulator.simulation.Simulation`` adds the public operations on top).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any, Callable, Iterable
+
+from dateutil.relativedelta import relativedelta
+
+from .clock import Due, JobKind, Scheduler
+from .errors import SimError
+from .events import CHANGE_ADDED, CHANGE_NONE, CHANGE_REMOVED, EventLog, Kind
+from .model import Account, Card, Cause, Pool, Reason, State
+from .profile import CarrierProfile, builtin_profiles
+from .timeutil import (Instant, add_cycles, add_duration, cycle_start_on_or_before, parse_duration, parse_instant,
+                       to_datetime, zone)
+
+DEFAULT_START = "2027-01-01T00:00:00+08:00"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+@dataclass
+class CarrierState:
+    """Per-carrier cohort state: the current cycle and the indices the cycle start works from, so that a cycle
+    start touches only the cards that have something due (dicts keyed by card index keep a deterministic order)."""
+
+    profile: CarrierProfile
+    cycle: int = 0
+    cycle_start: Instant = 0
+    next_cycle: Instant = 0
+    cards: list[Card] = field(default_factory=list)
+    term_ends: dict[Instant, list[Card]] = field(default_factory=dict)
+    pending: dict[int, Card] = field(default_factory=dict)  # PLAN-1: changes due at next cycle start
+    quota_stopped: dict[int, Card] = field(default_factory=dict)  # QUOTA-2
+    retained: dict[int, Card] = field(default_factory=dict)  # RET-1: cards paying the retention fee
+    pools: list[Pool] = field(default_factory=list)
+    maintenance_until: Instant | None = None  # MAINT-1
+    serial: int = 0  # for identifiers of new cards
+
+
+class Engine:
+    def __init__(self, *, seed: int = 0, start: object = DEFAULT_START,
+                 profiles: Iterable[CarrierProfile] | None = None, timezone: str = DEFAULT_TIMEZONE) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.tz: tzinfo = zone(timezone)
+        self.now: Instant = parse_instant(start, self.tz)
+        self.events = EventLog()
+        self.scheduler = Scheduler()
+        self.accounts: dict[str, Account] = {}
+        self.cards: list[Card] = []
+        self.by_iccid: dict[str, Card] = {}
+        self.pools: dict[str, Pool] = {}
+        self.carriers: dict[str, CarrierState] = {}
+        self.refunded_payments: set[int] = set()
+        self._handlers: dict[JobKind, Callable[[Due], None]] = {}
+        for profile in (list(profiles) if profiles is not None else builtin_profiles()):
+            self.add_carrier(profile)
+
+    # ------------------------------------------------------------------ carriers and the clock
+
+    def add_carrier(self, profile: CarrierProfile) -> None:
+        """Register a carrier (CAR-2: a profile is all it takes) and schedule its first cycle start."""
+        if profile.id in self.carriers:
+            raise SimError("carrier_exists", f"Carrier {profile.id!r} is already loaded.", status=409)
+        cs = CarrierState(profile)
+        cs.cycle_start = cycle_start_on_or_before(self.now, profile.tz, profile.billing_cycle_day)
+        cs.next_cycle = add_cycles(cs.cycle_start, 1, profile.tz, profile.billing_cycle_day)
+        self.carriers[profile.id] = cs
+        self.scheduler.at(cs.next_cycle, JobKind.CYCLE_START, profile.id)
+
+    def carrier(self, carrier: str) -> CarrierState:
+        cs = self.carriers.get(carrier)
+        if cs is None:
+            raise SimError("carrier_not_found", f"No carrier {carrier!r} is loaded; known: "
+                           f"{', '.join(sorted(self.carriers))}.", status=404)
+        return cs
+
+    def on(self, kind: JobKind, handler: Callable[[Due], None]) -> None:
+        self._handlers[kind] = handler
+
+    def resolve_target(self, to: object = None, by: object = None) -> Instant:
+        if (to is None) == (by is None):
+            raise SimError("invalid_input", "Say either to= (a time) or by= (a duration), not both or neither.",
+                           status=422)
+        if by is not None:
+            return add_duration(self.now, parse_duration(by), self.tz)
+        return parse_instant(to, self.tz)
+
+    def advance(self, to: object = None, by: object = None) -> dict[str, Any]:
+        """Move the clock forward, running every due job in time order; return when the world has settled."""
+        target = self.resolve_target(to, by)
+        if target < self.now:
+            raise SimError("clock_backwards", f"The clock never moves backwards: it is {self.iso(self.now)} and "
+                           f"{self.iso(target)} is earlier. Restore a snapshot to go back.", status=409)
+        start, first_event, jobs = self.now, len(self.events), 0
+        while (due := self.scheduler.pop_due(target)) is not None:
+            self.now = due.when
+            self._handlers[due.kind](due)
+            jobs += 1
+        self.now = target
+        return {"from": self.iso(start), "to": self.iso(target), "jobs": jobs,
+                "events": len(self.events) - first_event}
+
+    def iso(self, ts: Instant | None, tz: tzinfo | None = None) -> str | None:
+        return None if ts is None else to_datetime(ts, tz or self.tz).isoformat()
+
+    def now_dt(self) -> datetime:
+        return to_datetime(self.now, self.tz)
+
+    # ------------------------------------------------------------------ the primitives rules use
+
+    def emit(self, card: Card | None, kind: Kind, cause: Cause, *, amount: int = 0,
+             detail: dict[str, Any] | None = None) -> int:
+        seq = self.events.append(self.now, card.idx if card else -1, kind, cause, amount=amount, detail=detail)
+        if card is not None:
+            card.events.append(seq)
+        return seq
+
+    def change(self, card: Card, cause: Cause, *, add: int = 0, remove: int = 0, phase: State | None = None,
+               detail: dict[str, Any] | None = None) -> None:
+        """LIFE-3/LIFE-4: the one place a card's reasons or phase change; every change is an event with the old
+        state, the new state, the reason added or removed and the cause. Keeps the cohort indices in step."""
+        before_mask, before_phase = card.reasons, card.phase
+        old_state = card.state
+        mask = (before_mask | add) & ~remove
+        added, removed = mask & ~before_mask, before_mask & ~mask
+        if phase is not None:
+            card.phase = phase
+        card.reasons = mask
+        if not added and not removed and card.phase == before_phase:
+            return
+        cs = self.carriers[card.profile.id]
+        if added & Reason.QUOTA:
+            cs.quota_stopped[card.idx] = card
+        elif removed & Reason.QUOTA:
+            cs.quota_stopped.pop(card.idx, None)
+        if added & Reason.EXPIRED:
+            cs.retained[card.idx] = card
+        elif removed & Reason.EXPIRED:
+            cs.retained.pop(card.idx, None)
+        if card.phase == State.CANCELLED and before_phase != State.CANCELLED:
+            for index in (cs.quota_stopped, cs.retained, cs.pending):
+                index.pop(card.idx, None)
+        new_state = card.state
+        flag = CHANGE_ADDED if added else (CHANGE_REMOVED if removed else CHANGE_NONE)
+        if added and removed:  # both in one change: record them as two events, additions first
+            self._state_event(card, cause, old_state, new_state, added, CHANGE_ADDED, detail)
+            self._state_event(card, cause, new_state, new_state, removed, CHANGE_REMOVED, detail)
+            return
+        self._state_event(card, cause, old_state, new_state, added or removed, flag, detail)
+
+    def _state_event(self, card: Card, cause: Cause, old: State, new: State, reasons: int, flag: int,
+                     detail: dict[str, Any] | None) -> None:
+        seq = self.events.append(self.now, card.idx, Kind.STATE_CHANGED, cause, old=old, new=new, reasons=reasons,
+                                 change=flag, detail=detail)
+        card.events.append(seq)
+
+    def post(self, card: Card, kind: Kind, amount: int, cause: Cause, item: str, **extra: Any) -> int:
+        """Money: change the card's balance by ``amount`` fen and record it. Then BILL-4: a balance below zero
+        suspends the card for ``arrears``; BILL-5: paying it back resumes it where the carrier allows."""
+        card.balance += amount
+        detail = {"item": item, **extra} if extra or item else None
+        seq = self.events.append(self.now, card.idx, kind, cause, amount=amount, detail=detail)
+        card.events.append(seq)
+        if card.balance < 0:
+            if not card.reasons & Reason.ARREARS and card.phase != State.CANCELLED:
+                self.change(card, cause, add=Reason.ARREARS, detail={"balance": card.balance})  # BILL-4
+        elif card.reasons & Reason.ARREARS and card.profile.arrears_auto_resume:
+            self.change(card, cause, remove=Reason.ARREARS, detail={"balance": card.balance})  # BILL-5
+        return seq
+
+    # ------------------------------------------------------------------ time helpers for rules
+
+    def cycle_start_of(self, card: Card) -> Instant:
+        return self.carriers[card.profile.id].cycle_start
+
+    def next_cycle_of(self, card: Card) -> Instant:
+        return self.carriers[card.profile.id].next_cycle
+
+    def term_end_from(self, card: Card, months: int) -> Instant:
+        """A term of ``months`` started now ends ``months`` cycle starts after the current cycle's start: the
+        current, partial cycle counts as the first month (natural-month billing, 自然月)."""
+        p = card.profile
+        return add_cycles(self.carriers[p.id].cycle_start, months, p.tz, p.billing_cycle_day)
+
+    def schedule_term_end(self, card: Card) -> None:
+        cs = self.carriers[card.profile.id]
+        cs.term_ends.setdefault(card.term_end, []).append(card)
+
+    def months_after(self, ts: Instant, months: int, card: Card) -> Instant:
+        return add_duration(ts, relativedelta(months=months), card.profile.tz)

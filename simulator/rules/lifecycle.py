@@ -1,0 +1,98 @@
+"""LIFE-1 card states and their transitions: stock, sale (opening), testing, activation.
+
+LIFE-2/3/4 (reason sets, stacking, events) live in ``Engine.change``, the one place states change.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..clock import JobKind
+from ..errors import SimError
+from ..events import Kind
+from ..identifiers import make_iccid, make_imsi, make_msisdn
+from ..model import Account, Card, Cause, State
+from ..profile import Plan
+from .real_name import start_grace
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+
+
+def new_card(engine: "Engine", carrier: str, account_id: str | None, plan: Plan | None,
+             iccid: str | None = None) -> Card:
+    """A card with fresh identifiers of the carrier's ranges (ID-1); registered in every index."""
+    cs = engine.carrier(carrier)
+    p = cs.profile
+    cs.serial += 1
+    n = cs.serial
+    if iccid is None:
+        prefix = p.iccid_prefixes[n % len(p.iccid_prefixes)]
+        iccid = make_iccid(prefix, n)
+        while iccid in engine.by_iccid:  # a user-chosen ICCID may have taken this serial
+            cs.serial += 1
+            iccid = make_iccid(prefix, cs.serial)
+    imsi = make_imsi(p.imsi_prefixes[n % len(p.imsi_prefixes)], n)
+    msisdn = make_msisdn(p.msisdn_prefixes[n % len(p.msisdn_prefixes)], n)
+    card = Card(len(engine.cards), iccid, imsi, msisdn, p, account_id, plan, engine.now)
+    engine.cards.append(card)
+    engine.by_iccid[iccid] = card
+    cs.cards.append(card)
+    return card
+
+
+def add_inventory(engine: "Engine", carrier: str, count: int) -> list[Card]:
+    """LIFE-1 ``inventory`` (库存): cards the carrier holds, not yet sold to anyone."""
+    return [new_card(engine, carrier, None, None) for _ in range(count)]
+
+
+def open_card(engine: "Engine", account: Account, carrier: str, plan: Plan, *, payment: int, auto_suspend: bool,
+              auto_renew: bool, testing: bool, iccid: str | None) -> Card:
+    """Sell a card with its plan. BILL-1: prepaid — the plan is opened only once paid; too little money refuses
+    the order and changes nothing. LIFE-1: the card starts ``testing`` (可测试) or ``ready`` (待激活)."""
+    if payment < plan.price:
+        raise SimError("insufficient_balance",
+                       f"Plan {plan.code} costs {plan.price / 100:.2f} CNY but only {payment / 100:.2f} CNY was paid; "
+                       "the card is opened only once its plan is paid.", status=402,
+                       price=plan.price, paid=payment)
+    stock = None
+    if iccid is not None:
+        stock = engine.by_iccid.get(iccid)
+        if stock is None or stock.phase != State.INVENTORY or stock.profile.id != carrier:
+            raise SimError("card_not_in_stock", f"ICCID {iccid} is not an unsold {carrier} card in stock.",
+                           status=409)
+    card = stock or new_card(engine, carrier, account.id, plan)
+    card.account_id, card.plan = account.id, plan
+    card.auto_suspend, card.auto_renew = auto_suspend, auto_renew
+    card.opened_at = engine.now
+    if account.verified:
+        card.verified, card.owner_name, card.owner_id = True, account.name, account.id_number
+    account.cards.append(card)
+    engine.emit(card, Kind.CARD_OPENED, Cause.API, detail={"account": account.id, "plan": plan.code,
+                                                          "auto_suspend": auto_suspend, "auto_renew": auto_renew})
+    engine.change(card, Cause.API, phase=State.TESTING if testing else State.READY)
+    engine.post(card, Kind.PAYMENT, payment, Cause.API, "payment")
+    engine.post(card, Kind.CHARGE, -plan.price, Cause.API, plan.code)
+    months = card.profile.cancellation.unused_cancel_months
+    if months:  # CAN-5 watches every sold card, activated or not
+        engine.scheduler.at(engine.months_after(engine.now, months, card), JobKind.UNUSED_CHECK, card)
+    return card
+
+
+def activate(engine: "Engine", card: Card, imei: str | None) -> None:
+    """LIFE-1 ``ready``/``testing`` → ``active``. The paid term starts now (unless a swapped card carries one);
+    BIND-1 binds the device; KYC-1's grace period starts."""
+    if card.phase not in (State.READY, State.TESTING):
+        raise SimError("invalid_state", f"Card {card.iccid} is {card.state.label}; only a ready or testing card "
+                       "can be activated.", state=card.state.label)
+    if card.term_end is None:
+        card.term_start = engine.now
+        card.term_end = engine.term_end_from(card, card.plan.term_months)
+        engine.schedule_term_end(card)
+    card.activated_at = engine.now
+    if imei is not None and card.bind_device:
+        card.imei = imei  # BIND-1: first activation binds the card to this device
+        engine.emit(card, Kind.DEVICE_BOUND, Cause.API, detail={"imei": imei, "first": True})
+    engine.change(card, Cause.API, phase=State.ACTIVE)
+    if not card.verified:
+        start_grace(engine, card)  # KYC-1

@@ -1,0 +1,195 @@
+"""Data quota: QUOTA-1..5, POOL-1 (shared pools) and ALERT-1 (usage alerts).
+
+Counters are per *quota period*: the billing cycle for plans whose quota is monthly, the term for plans whose quota
+covers the whole term (BILL-3). They reset lazily — a card's counters carry the period they belong to and read as
+zero once the period has moved on — so a cycle start costs nothing for cards that were not stopped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import SimError
+from ..events import Kind
+from ..model import Card, Cause, Pool, Reason, State
+from ..profile import KB_PER_MB, AddOn
+from .billing import require_funds, require_not_cancelled
+
+if TYPE_CHECKING:
+    from ..engine import CarrierState, Engine
+
+
+def period_of(card: Card, cs: "CarrierState") -> int:
+    """The quota period a card is in: the cycle index (monthly quota) or the term's start (term quota)."""
+    if card.plan is not None and card.plan.quota_scope == "term" and card.term_start is not None:
+        return -card.term_start - 1  # negative: never equal to a cycle index
+    return cs.cycle
+
+
+def roll(engine: "Engine", card: Card) -> None:
+    """Bring a card's counters into the current cycle and quota period (the lazy reset)."""
+    cs = engine.carriers[card.profile.id]
+    if card.cycle != cs.cycle:
+        card.cycle, card.cycle_usage_kb = cs.cycle, 0
+    period = period_of(card, cs)
+    if card.quota_period != period:
+        card.quota_period, card.quota_used_kb, card.addon_kb = period, 0, 0
+        card.alerts_sent, card.overage_mb, card.pool_over_kb = 0, 0, 0
+    pool = card.pool
+    if pool is not None and pool.period != cs.cycle:
+        pool.period, pool.used_kb, pool.addon_kb, pool.alerts_sent, pool.exhausted = cs.cycle, 0, 0, 0, False
+
+
+def quota_kb(card: Card) -> int:
+    return card.plan.quota_kb + card.addon_kb
+
+
+def pool_quota_kb(pool: Pool) -> int:
+    """POOL-1: a pool's quota is the sum of its members' monthly quotas plus the add-ons bought for it."""
+    return sum(m.plan.quota_kb for m in pool.members if m.phase != State.CANCELLED) + pool.addon_kb
+
+
+def remaining_kb(engine: "Engine", card: Card) -> int:
+    roll(engine, card)
+    if card.pool is not None:
+        return max(pool_quota_kb(card.pool) - card.pool.used_kb, 0)
+    return max(quota_kb(card) - card.quota_used_kb, 0)
+
+
+def consume(engine: "Engine", card: Card, kb: int) -> int:
+    """Carry ``kb`` of traffic for an in-service card; return how much the network accepted.
+
+    QUOTA-1: with auto-suspend, usage stops at the quota and the card is suspended for ``quota``; nothing past it is
+    accepted or charged. QUOTA-5: without it, usage past the quota is billed per started MB at the plan's overage
+    rate, which may drive the balance below zero (BILL-4). POOL-1: pool members draw on the pool's quota.
+    """
+    roll(engine, card)
+    if card.pool is not None:
+        return _consume_pool(engine, card, kb)
+    quota = quota_kb(card)
+    used = card.quota_used_kb
+    accepted = min(kb, max(quota - used, 0)) if card.auto_suspend else kb
+    card.quota_used_kb = used + accepted
+    card.cycle_usage_kb += accepted
+    _alerts(engine, card, card.quota_used_kb, quota)  # ALERT-1
+    if card.auto_suspend:
+        if card.quota_used_kb >= quota:
+            engine.change(card, Cause.USAGE, add=Reason.QUOTA,
+                          detail={"used_kb": card.quota_used_kb, "quota_kb": quota})  # QUOTA-1
+    else:
+        _bill_overage(engine, card, card.quota_used_kb - quota)  # QUOTA-5
+    return accepted
+
+
+def _bill_overage(engine: "Engine", card: Card, over_kb: int) -> None:
+    """QUOTA-5: charge every newly started MB past the quota at the plan's overage rate."""
+    if over_kb <= 0:
+        return
+    started_mb = -(-over_kb // KB_PER_MB)
+    new_mb = started_mb - card.overage_mb
+    if new_mb > 0:
+        card.overage_mb = started_mb
+        engine.post(card, Kind.CHARGE, -new_mb * card.plan.overage_per_mb, Cause.USAGE, "overage", mb=new_mb)
+
+
+def _consume_pool(engine: "Engine", card: Card, kb: int) -> int:
+    pool = card.pool
+    assert pool is not None
+    quota = pool_quota_kb(pool)
+    accepted = min(kb, max(quota - pool.used_kb, 0)) if card.auto_suspend else kb
+    before = pool.used_kb
+    pool.used_kb += accepted
+    card.cycle_usage_kb += accepted
+    card.quota_used_kb += accepted
+    _pool_alerts(engine, pool, quota, card)
+    if not card.auto_suspend:
+        # the part of this member's traffic beyond the pool's quota is its own overage
+        over_now = max(pool.used_kb - quota, 0) - max(before - quota, 0)
+        if over_now > 0:
+            card.pool_over_kb += over_now
+            _bill_overage(engine, card, card.pool_over_kb)
+    if pool.used_kb >= quota and not pool.exhausted:
+        pool.exhausted = True  # POOL-1: every auto-suspend member stops
+        for member in pool.members:
+            if member.auto_suspend and member.phase == State.ACTIVE:
+                engine.change(member, Cause.USAGE, add=Reason.QUOTA,
+                              detail={"pool": pool.id, "used_kb": pool.used_kb, "quota_kb": quota})
+    return accepted
+
+
+def _alerts(engine: "Engine", card: Card, used: int, quota: int) -> None:
+    """ALERT-1: one event per configured threshold crossed, once per threshold per period."""
+    for i, pct in enumerate(card.profile.alert_thresholds):
+        bit = 1 << i
+        if not card.alerts_sent & bit and used * 100 >= quota * pct:
+            card.alerts_sent |= bit
+            engine.emit(card, Kind.ALERT, Cause.USAGE,
+                        detail={"threshold": pct, "used_kb": used, "quota_kb": quota, "scope": "card"})
+
+
+def _pool_alerts(engine: "Engine", pool: Pool, quota: int, by: Card) -> None:
+    for i, pct in enumerate(by.profile.alert_thresholds):
+        bit = 1 << i
+        if not pool.alerts_sent & bit and pool.used_kb * 100 >= quota * pct:
+            pool.alerts_sent |= bit
+            seq = engine.emit(None, Kind.ALERT, Cause.USAGE,
+                              detail={"threshold": pct, "used_kb": pool.used_kb, "quota_kb": quota,
+                                      "scope": "pool", "pool": pool.id, "by": by.iccid})
+            pool.events.append(seq)
+
+
+def buy_addon(engine: "Engine", card: Card, addon: AddOn) -> None:
+    """QUOTA-3: an add-on pack lifts ``quota`` at once (for a pool member, it tops up the whole pool and lifts
+    every member). BILL-1: it must be paid from the balance, so a card in arrears cannot buy one."""
+    require_not_cancelled(card)
+    if card.phase != State.ACTIVE or card.reasons & Reason.EXPIRED:
+        raise SimError("addon_not_allowed", f"Card {card.iccid} is {card.state.label}; add-ons are sold to active "
+                       "cards with a valid plan (renew an expired plan first).", state=card.state.label)
+    require_funds(card, addon.price, f"Add-on {addon.code}")
+    roll(engine, card)
+    engine.post(card, Kind.CHARGE, -addon.price, Cause.API, addon.code)
+    if card.pool is not None:
+        pool = card.pool
+        pool.addon_kb += addon.quota_kb
+        if pool.used_kb < pool_quota_kb(pool):
+            pool.exhausted = False
+            for member in pool.members:
+                if member.reasons & Reason.QUOTA:
+                    engine.change(member, Cause.API, remove=Reason.QUOTA, detail={"addon": addon.code,
+                                                                                 "pool": pool.id})
+        return
+    card.addon_kb += addon.quota_kb
+    if card.reasons & Reason.QUOTA and card.quota_used_kb < quota_kb(card):
+        engine.change(card, Cause.API, remove=Reason.QUOTA, detail={"addon": addon.code})
+
+
+def lift_at_cycle_start(engine: "Engine", cs: "CarrierState") -> None:
+    """QUOTA-2: a card stopped for ``quota`` resumes by itself at the next cycle start (for a plan whose quota
+    covers the whole term: once a new term has started). POOL-1: pool members resume with the pool's new cycle."""
+    for card in list(cs.quota_stopped.values()):
+        if remaining_kb(engine, card) > 0:
+            engine.change(card, Cause.CLOCK, remove=Reason.QUOTA, detail={"cycle": cs.cycle})
+
+
+def create_pool(engine: "Engine", account_id: str, carrier: str, name: str) -> Pool:
+    cs = engine.carrier(carrier)
+    pool = Pool(f"pool-{len(engine.pools) + 1:04d}", account_id, carrier, name)
+    engine.pools[pool.id] = pool
+    cs.pools.append(pool)
+    return pool
+
+
+def add_to_pool(engine: "Engine", pool: Pool, card: Card) -> None:
+    """POOL-1: only cards of the pool's carrier, with a monthly quota, not yet in a pool."""
+    require_not_cancelled(card)
+    if card.profile.id != pool.carrier:
+        raise SimError("pool_mismatch", f"Pool {pool.id} is a {pool.carrier} pool; card {card.iccid} is "
+                       f"{card.profile.id}.")
+    if card.pool is not None:
+        raise SimError("already_in_pool", f"Card {card.iccid} is already in pool {card.pool.id}.")
+    if card.plan.quota_scope != "month":
+        raise SimError("pool_mismatch", f"Plan {card.plan.code} has a quota per term; pools share monthly quotas.")
+    roll(engine, card)
+    card.pool = pool
+    pool.members.append(card)
+    engine.emit(card, Kind.POOL_JOINED, Cause.API, detail={"pool": pool.id})
