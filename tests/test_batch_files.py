@@ -4,15 +4,12 @@ bad row gets its own problem without spoiling the good rows."""
 from __future__ import annotations
 
 import io
-import sys
 import zipfile
 from decimal import Decimal
-from pathlib import Path
 
 import openpyxl
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simulator.batch_files import (  # noqa: E402
     MAX_ROWS,

@@ -4,12 +4,9 @@ the resident identity number and unified social credit code checks."""
 from __future__ import annotations
 
 import random
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simulator.identifiers import (  # noqa: E402
     CARRIER_MCC_MNC,
