@@ -44,6 +44,7 @@ class CarrierState:
     pools: list[Pool] = field(default_factory=list)
     maintenance_until: Instant | None = None  # MAINT-1
     serial: int = 0  # for identifiers of new cards
+    term_end_cache: dict[tuple[Instant, int], Instant] = field(default_factory=dict)  # calendar maths is slow
 
 
 class Engine:
@@ -118,9 +119,10 @@ class Engine:
 
     # ------------------------------------------------------------------ the primitives rules use
 
-    def emit(self, card: Card | None, kind: Kind, cause: Cause, *, amount: int = 0,
+    def emit(self, card: Card | None, kind: Kind, cause: Cause, *, amount: int = 0, tag: str = "",
              detail: dict[str, Any] | None = None) -> int:
-        seq = self.events.append(self.now, card.idx if card else -1, kind, cause, amount=amount, detail=detail)
+        seq = self.events.append(self.now, card.idx if card else -1, kind, cause, amount=amount, tag=tag,
+                                 detail=detail)
         if card is not None:
             card.events.append(seq)
         return seq
@@ -168,8 +170,7 @@ class Engine:
         """Money: change the card's balance by ``amount`` fen and record it. Then BILL-4: a balance below zero
         suspends the card for ``arrears``; BILL-5: paying it back resumes it where the carrier allows."""
         card.balance += amount
-        detail = {"item": item, **extra} if extra or item else None
-        seq = self.events.append(self.now, card.idx, kind, cause, amount=amount, detail=detail)
+        seq = self.events.append(self.now, card.idx, kind, cause, amount=amount, tag=item, detail=extra or None)
         card.events.append(seq)
         if card.balance < 0:
             if not card.reasons & Reason.ARREARS and card.phase != State.CANCELLED:
@@ -189,8 +190,13 @@ class Engine:
     def term_end_from(self, card: Card, months: int) -> Instant:
         """A term of ``months`` started now ends ``months`` cycle starts after the current cycle's start: the
         current, partial cycle counts as the first month (natural-month billing, 自然月)."""
-        p = card.profile
-        return add_cycles(self.carriers[p.id].cycle_start, months, p.tz, p.billing_cycle_day)
+        cs = self.carriers[card.profile.id]
+        key = (cs.cycle_start, months)
+        end = cs.term_end_cache.get(key)
+        if end is None:
+            p = cs.profile
+            end = cs.term_end_cache[key] = add_cycles(cs.cycle_start, months, p.tz, p.billing_cycle_day)
+        return end
 
     def schedule_term_end(self, card: Card) -> None:
         cs = self.carriers[card.profile.id]

@@ -2,7 +2,8 @@
 
 Stored column-wise in ``array`` buffers (about 30 bytes an event) instead of one Python object per event, because a
 year of a million cards is tens of millions of events. Events are numbered from 0 in the order they happened; that
-number is the cursor of the events feed. Rare extra facts (plan codes, thresholds, messages) sit in a sparse dict.
+number is the cursor of the events feed. The one common fact of an event (a charge's item, a renewal's plan) is an
+interned string in the ``tag`` column; rare extra facts (thresholds, messages) sit in a sparse dict.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class Kind(IntEnum):
         return self.name.lower()
 
 
+# The name under which an event's tag reads back in its detail.
+TAG_FIELD = {Kind.PAYMENT: "item", Kind.CHARGE: "item", Kind.REFUND: "item", Kind.TRANSFER_IN: "item",
+             Kind.TRANSFER_OUT: "item", Kind.PAYOUT: "item", Kind.RENEWED: "plan", Kind.EXPIRED: "plan"}
 MONEY_KINDS = frozenset({Kind.PAYMENT, Kind.CHARGE, Kind.REFUND, Kind.TRANSFER_IN, Kind.TRANSFER_OUT, Kind.PAYOUT})
 CHANGE_NONE, CHANGE_ADDED, CHANGE_REMOVED = 0, 1, 2
 
@@ -79,13 +83,16 @@ class EventLog:
         self.change = array("B")
         self.cause = array("B")
         self.amount = array("q")
+        self.tag = array("H")  # index into ``tags``; 0 = none
+        self.tags: list[str] = [""]
+        self._tag_ids: dict[str, int] = {"": 0}
         self.detail: dict[int, dict[str, Any]] = {}
 
     def __len__(self) -> int:
         return len(self.time)
 
     def append(self, time: int, card: int, kind: int, cause: int, *, old: int = 0, new: int = 0,
-               reasons: int = 0, change: int = CHANGE_NONE, amount: int = 0,
+               reasons: int = 0, change: int = CHANGE_NONE, amount: int = 0, tag: str = "",
                detail: dict[str, Any] | None = None) -> int:
         seq = len(self.time)
         self.time.append(time)
@@ -97,14 +104,23 @@ class EventLog:
         self.change.append(change)
         self.cause.append(cause)
         self.amount.append(amount)
+        tag_id = self._tag_ids.get(tag)
+        if tag_id is None:
+            tag_id = self._tag_ids[tag] = len(self.tags)
+            self.tags.append(tag)
+        self.tag.append(tag_id)
         if detail:
             self.detail[seq] = detail
         return seq
 
     def get(self, seq: int) -> EventRecord:
-        return EventRecord(seq, self.time[seq], self.card[seq], Kind(self.kind[seq]), self.old[seq], self.new[seq],
-                           self.reasons[seq], self.change[seq], self.cause[seq], self.amount[seq],
-                           self.detail.get(seq))
+        kind = Kind(self.kind[seq])
+        detail = self.detail.get(seq)
+        tag = self.tags[self.tag[seq]]
+        if tag:
+            detail = {TAG_FIELD.get(kind, "tag"): tag, **(detail or {})}
+        return EventRecord(seq, self.time[seq], self.card[seq], kind, self.old[seq], self.new[seq],
+                           self.reasons[seq], self.change[seq], self.cause[seq], self.amount[seq], detail)
 
     def read(self, seqs: Iterable[int]) -> Iterator[EventRecord]:
         for seq in seqs:
@@ -116,5 +132,5 @@ class EventLog:
 
     def nbytes(self) -> int:
         cols = (self.time, self.card, self.kind, self.old, self.new, self.reasons, self.change, self.cause,
-                self.amount)
+                self.amount, self.tag)
         return sum(c.itemsize * len(c) for c in cols)

@@ -8,7 +8,7 @@ state and reasons (a bit mask), so that a million cards fit in memory.
 from __future__ import annotations
 
 from array import array
-from enum import IntEnum, IntFlag
+from enum import IntEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,8 +32,9 @@ class State(IntEnum):
         return self.name.lower()
 
 
-class Reason(IntFlag):
-    """LIFE-2: why a card is suspended. A card carries a *set* of reasons (a bit mask); LIFE-3: they stack."""
+class Reason(IntEnum):
+    """LIFE-2: why a card is suspended. A card carries a *set* of reasons, a bit mask of these values; LIFE-3:
+    they stack. (An IntEnum, not an IntFlag: ``mask & Reason.X`` stays a plain, fast int operation.)"""
 
     QUOTA = 1  # 超停
     ARREARS = 2  # 欠费

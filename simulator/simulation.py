@@ -17,7 +17,7 @@ from .engine import DEFAULT_START, DEFAULT_TIMEZONE, Engine
 from .errors import SimError, bad_input, not_found
 from .events import Kind
 from .identifiers import iccid_problem, imei_problem
-from .model import Account, Card, Cause, Pool, State
+from .model import Account, Card, Cause, Pool, State, reason_names
 from .money import to_cny, to_fen
 from .profile import CarrierProfile, load_profile
 from .rules import (billing, cancellation, cycle, device_binding, lifecycle, lost_swap, maintenance, manual_stop,
@@ -52,12 +52,13 @@ class Simulation(Engine):
     def _card(self, account_id: str | None, iccid: str, *, command: bool = True) -> Card:
         """The card as ``account_id`` may see it (None: the simulator's own view, for world actions and tests).
         PLAN-3: only the channel that sold a card serves it; to anyone else it does not exist."""
-        if not isinstance(iccid, str):
-            raise bad_input(f"An ICCID must be a string of digits, got {iccid!r}.")
-        problem = iccid_problem(iccid)
-        if problem:
-            raise SimError("invalid_iccid", problem, status=422, iccid=iccid)
-        card = self.by_iccid.get(iccid)
+        card = self.by_iccid.get(iccid) if isinstance(iccid, str) else None
+        if card is None:  # only an unknown ICCID needs the format check (a known one is valid by construction)
+            if not isinstance(iccid, str):
+                raise bad_input(f"An ICCID must be a string of digits, got {iccid!r}.")
+            problem = iccid_problem(iccid)
+            if problem:
+                raise SimError("invalid_iccid", problem, status=422, iccid=iccid)
         if card is None or (account_id is not None and card.account_id != account_id):
             raise not_found("card", iccid)
         if command and account_id is not None:
@@ -156,8 +157,7 @@ class Simulation(Engine):
         code = regions.normalise_region(region) if region is not None else None
         device = self._imei(imei) if imei is not None else None
         accepted, why = usage.report(self, card, amount, code, device)
-        return UsageResult(card.iccid, accepted, amount - accepted, why, card.state.label,
-                           self.card(iccid)["reasons"])
+        return UsageResult(card.iccid, accepted, amount - accepted, why, card.state.label, reason_names(card.reasons))
 
     def start_maintenance(self, carrier: str, *, until: object = None, duration: object = None,
                           stop_cards: bool = True) -> None:

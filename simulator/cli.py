@@ -1,0 +1,191 @@
+"""The ``carriersim`` command.
+
+``carriersim demo`` is the main job on the embedded default: it builds a fleet in memory, runs it through months of
+simulated time in seconds and prints what happened — no server, no account. Other subcommands inspect the shipped
+carrier profiles and rule catalogue, validate a user's profile, and write batch templates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import random
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .batch_files import OPERATIONS, BatchFileError, write_template
+from .catalogue import rules
+from .errors import ProfileError, SimError
+from .events import Kind
+from .fleet import FleetSpec, generate
+from .model import State
+from .money import to_cny
+from .profile import builtin_profiles, load_profile
+from .simulation import Simulation
+
+
+def _console(stderr: bool = False) -> Console:
+    """A console that keeps whole tables when output goes to a file or a CI log (no terminal width there)."""
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 160
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    out = _console()
+    profiles = builtin_profiles() + [load_profile(p) for p in args.profile]
+    sim = Simulation(seed=args.seed, profiles=profiles, start=args.start)
+    spec = FleetSpec(accounts=args.accounts or max(1, args.cards // 50), cards=args.cards, seed=args.seed)
+    rng = random.Random(args.seed)
+    out.print(f"[bold]carriersim demo[/]: {spec.cards} cards of {', '.join(sim.carriers)} for {spec.accounts} "
+              f"accounts, {args.months} months from {sim.iso(sim.now)} (seed {args.seed})")
+    t0 = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=_console(stderr=True), transient=True,
+                  disable=args.quiet) as progress:
+        task = progress.add_task("building fleet", total=spec.cards)
+        fleet = generate(sim, spec, progress=lambda done, _: progress.update(task, completed=done))
+        progress.update(task, completed=spec.cards)
+        months = progress.add_task("simulating months", total=args.months)
+        for _ in range(args.months):
+            for iccid in rng.sample(fleet.cards, int(len(fleet.cards) * 0.5)):
+                card = sim.by_iccid[iccid]
+                share = rng.uniform(1.0, 1.3) if rng.random() < 0.1 else rng.uniform(0.0, 0.8)
+                sim.report_usage(iccid, kb=int(card.plan.quota_kb * share / card.plan.term_months))
+            sim.advance(by="1 month")
+            progress.advance(months)
+    elapsed = time.perf_counter() - t0
+
+    table = Table(title=f"Cards by state on {sim.iso(sim.now)}")
+    states = ["testing", "ready", "active", "suspended", "retained", "pending_cancel", "cancelled"]
+    table.add_column("carrier")
+    for s in states:
+        table.add_column(s, justify="right", no_wrap=True, min_width=len(s))
+    counts = collections.Counter((c.profile.id, c.state.label) for c in sim.cards)
+    for carrier in sim.carriers:
+        table.add_row(carrier, *[str(counts[(carrier, s)]) for s in states])
+    out.print(table)
+
+    kinds = collections.Counter(sim.events.kind)
+    money: collections.Counter[int] = collections.Counter()
+    for k, amount in zip(sim.events.kind, sim.events.amount):
+        if k in (Kind.CHARGE, Kind.PAYMENT):
+            money[k] += amount
+    out.print(f"{len(sim.events)} events: " + ", ".join(f"{Kind(k).label} {n}" for k, n in kinds.most_common(8)))
+    out.print(f"paid in {to_cny(money[Kind.PAYMENT])} CNY, charged {to_cny(-money[Kind.CHARGE])} CNY")
+    sample = next((c for c in sim.cards if c.phase == State.CANCELLED and c.cancel_cause == "retention_expired"), None)
+    if sample is not None and not args.quiet:
+        out.print(f"\n[bold]One card's life[/] ({sample.iccid}, {sample.profile.id}, {sample.plan.code}):")
+        for ev in sim.history(sample.iccid):
+            if ev["kind"] in ("state_changed", "expired", "renewed", "charge"):
+                what = f"{ev['kind']} {ev.get('amount', '')}"
+                if ev["kind"] == "state_changed":
+                    what = f"{ev['old_state']} → {ev['new_state']}"
+                    if ev["reasons"]:
+                        what += f" ({ev['change']} {', '.join(ev['reasons'])})"
+                out.print(f"  {ev['time'][:19]}  {what}  [dim]{ev['cause']}[/]")
+    out.print(f"\n[green]done[/] in {elapsed:.1f}s of real time for {args.months} simulated months")
+    return 0
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    out = _console()
+    if args.validate:
+        for path in args.validate:
+            p = load_profile(path)
+            out.print(f"[green]ok[/] {path}: carrier {p.id} ({p.name}), {len(p.plans)} plans, "
+                      f"{len(p.addons)} add-ons")
+        return 0
+    table = Table(title="Carrier profiles")
+    for col in ("id", "name", "cycle day", "retention", "fee/month", "arrears resume", "real-name grace",
+                "restricted", "plans"):
+        table.add_column(col)
+    for p in builtin_profiles():
+        table.add_row(p.id, p.name, str(p.billing_cycle_day), f"{p.retention_months} months",
+                      to_cny(p.retention_fee), "automatic" if p.arrears_auto_resume else "on request",
+                      f"{p.kyc_grace_days} days", " ".join(sorted(p.restricted_regions)), str(len(p.plans)))
+    out.print(table)
+    return 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    out = _console()
+    table = Table(title="Rule catalogue")
+    for col in ("id", "level", "origin", "title"):
+        table.add_column(col)
+    for r in rules():
+        if args.area in (None, r.area):
+            table.add_row(r.id, r.level, r.origin, r.title)
+    out.print(table)
+    return 0
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    data = write_template(args.operation, args.format)
+    target = Path(args.output or f"{args.operation}.{args.format}")
+    target.write_bytes(data)
+    _console().print(f"wrote {target} ({len(data)} bytes): fill in one ICCID a row")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="carriersim", description="A fake multi-carrier IoT connectivity platform "
+                                 "with a clock you can move.")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="build a fleet and run it through simulated months (the main job)")
+    demo.add_argument("--cards", type=int, default=3000, help="cards in the fleet (default 3000)")
+    demo.add_argument("--accounts", type=int, default=None, help="accounts (default: one per 50 cards)")
+    demo.add_argument("--months", type=int, default=12, help="simulated months (default 12)")
+    demo.add_argument("--seed", type=int, default=1, help="seed: the same seed gives the same run")
+    demo.add_argument("--start", default="2027-01-01T00:00:00+08:00", help="simulated start time (ISO-8601)")
+    demo.add_argument("--profile", action="append", default=[], metavar="FILE",
+                      help="also load this carrier profile (YAML); may repeat")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars, no sample history")
+    demo.set_defaults(func=cmd_demo)
+
+    prof = sub.add_parser("profiles", help="list the shipped carrier profiles, or validate profile files")
+    prof.add_argument("--validate", nargs="+", metavar="FILE", help="check these profile files and exit")
+    prof.set_defaults(func=cmd_profiles)
+
+    rl = sub.add_parser("rules", help="list the rule catalogue")
+    rl.add_argument("--area", help="only this area (billing, quota, retention, …)")
+    rl.set_defaults(func=cmd_rules)
+
+    tpl = sub.add_parser("template", help="write an empty batch template (CSV or Excel)")
+    tpl.add_argument("operation", choices=sorted(OPERATIONS))
+    tpl.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    tpl.add_argument("-o", "--output", help="file to write (default OPERATION.FORMAT)")
+    tpl.set_defaults(func=cmd_template)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    err = _console(stderr=True)
+    if getattr(args, "cards", 1) is not None and getattr(args, "cards", 1) < 1:
+        err.print("carriersim: error: --cards must be at least 1")
+        return 2
+    if getattr(args, "months", 1) < 0:
+        err.print("carriersim: error: --months cannot be negative; the clock only moves forward")
+        return 2
+    try:
+        return args.func(args)
+    except ProfileError as exc:
+        err.print(f"carriersim: error: profile {exc.source}: field {exc.field}: {exc.problem}")
+        return 1
+    except (SimError, BatchFileError) as exc:
+        err.print(f"carriersim: error: {getattr(exc, 'message', exc)}")
+        return 1
+    except KeyboardInterrupt:
+        err.print("carriersim: interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

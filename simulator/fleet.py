@@ -1,0 +1,97 @@
+"""Fleet generator: N accounts and M cards across carriers and plans, from a seed.
+
+Names and companies come from faker's zh_CN locale; every identifier is valid per ID-1 (Luhn check digits, real
+MCC/MNC prefixes, valid resident ids and credit codes). The same seed gives the same fleet, because every random
+choice comes from one seeded ``random.Random`` and faker is seeded from it.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Callable
+
+from faker import Faker
+
+from .identifiers import make_credit_code, make_imei, make_resident_id
+from .simulation import Simulation
+
+
+@dataclass
+class FleetSpec:
+    """What to build. Fractions are of the cards."""
+
+    accounts: int = 10
+    cards: int = 100
+    carriers: tuple[str, ...] | None = None  # default: every loaded carrier
+    seed: int = 0
+    personal_share: float = 0.2  # accounts that are personal
+    verified_share: float = 0.9  # accounts real-name verified up front
+    activated_share: float = 0.95
+    auto_suspend_share: float = 0.8
+    auto_renew_share: float = 0.85  # the rest expire into retention at their term end
+    pooled_share: float = 0.1  # monthly-quota cards put in their account's pool
+    over_quota_share: float = 0.1  # cards whose first-cycle usage runs past their quota
+    months_prepaid: tuple[int, int] = (0, 14)  # months of plan price paid on top of the first term
+
+
+@dataclass
+class Fleet:
+    accounts: list[str] = field(default_factory=list)
+    cards: list[str] = field(default_factory=list)
+    pools: list[str] = field(default_factory=list)
+
+
+def generate(sim: Simulation, spec: FleetSpec, progress: Callable[[int, int], None] | None = None) -> Fleet:
+    """Build the fleet into ``sim`` at its current time, through the public operations a platform would use."""
+    if spec.accounts < 1 or spec.cards < 0:
+        raise ValueError("a fleet needs at least one account and a non-negative number of cards")
+    rng = random.Random(spec.seed)
+    fake = Faker("zh_CN")
+    fake.seed_instance(rng.randrange(2**32))
+    carriers = list(spec.carriers or sim.carriers)
+    unknown = [c for c in carriers if c not in sim.carriers]
+    if unknown:
+        raise ValueError(f"unknown carrier(s) {', '.join(unknown)}; loaded: {', '.join(sim.carriers)}")
+    fleet = Fleet()
+    for _ in range(spec.accounts):
+        if rng.random() < spec.personal_share:
+            fleet.accounts.append(sim.create_account(fake.name(), kind="personal", channel=_channel(rng),
+                                                     verified=rng.random() < spec.verified_share,
+                                                     id_number=make_resident_id(rng)))
+        else:
+            fleet.accounts.append(sim.create_account(fake.company(), kind="enterprise", channel=_channel(rng),
+                                                     verified=rng.random() < spec.verified_share,
+                                                     id_number=make_credit_code(rng)))
+    pools: dict[tuple[str, str], str] = {}
+    imei_serial = rng.randrange(10**6, 10**7)
+    for n in range(spec.cards):
+        account = fleet.accounts[n % len(fleet.accounts)] if n < len(fleet.accounts) else rng.choice(fleet.accounts)
+        carrier = carriers[n % len(carriers)]
+        plans = list(sim.carriers[carrier].profile.plans.values())
+        plan = rng.choice(plans)
+        extra = plan.price * rng.randint(*spec.months_prepaid) // plan.term_months
+        iccid = sim.open_card(account, carrier, plan.code, payment=f"{(plan.price + extra) / 100:.2f}",
+                              auto_suspend=rng.random() < spec.auto_suspend_share,
+                              auto_renew=rng.random() < spec.auto_renew_share)
+        fleet.cards.append(iccid)
+        if rng.random() < spec.activated_share:
+            imei_serial += 1
+            sim.activate(account, iccid, make_imei(imei_serial))
+            if plan.quota_scope == "month" and rng.random() < spec.pooled_share:
+                key = (account, carrier)
+                if key not in pools:
+                    pools[key] = sim.create_pool(account, carrier, f"{carrier} pool")
+                    fleet.pools.append(pools[key])
+                sim.add_to_pool(account, pools[key], iccid)
+            share = rng.uniform(1.0, 1.5) if rng.random() < spec.over_quota_share else rng.uniform(0.0, 0.7)
+            kb = int(plan.quota_kb * share * (1 if plan.quota_scope == "month" else 1 / plan.term_months))
+            if kb:
+                sim.report_usage(iccid, kb=kb)
+        if progress is not None and (n + 1) % 10000 == 0:
+            progress(n + 1, spec.cards)
+    return fleet
+
+
+def _channel(rng: random.Random) -> str:
+    return rng.choice(("direct", "agent-hangzhou", "agent-shenzhen", "onelink-partner", "iot-mall"))
