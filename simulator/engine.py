@@ -62,6 +62,7 @@ class Engine:
         self.pools: dict[str, Pool] = {}
         self.carriers: dict[str, CarrierState] = {}
         self.refunded_payments: set[int] = set()
+        self.numbers: set[str] = set()  # IMSIs and MSISDNs handed out (ID-1: unique across carriers)
         self._handlers: dict[JobKind, Callable[[Due], None]] = {}
         for profile in (list(profiles) if profiles is not None else builtin_profiles()):
             self.add_carrier(profile)
