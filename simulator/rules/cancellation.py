@@ -52,8 +52,17 @@ def check(engine: "Engine", card: Card, account: Account, document: str) -> None
     what = "resident identity number" if account.kind == "personal" else "business licence (credit code)"
     if problem:
         raise SimError("invalid_document", f"Cancellation needs the {what}: {problem}", status=422)
-    expected = card.owner_id if account.kind == "personal" else account.id_number
-    if expected and document != expected:
+    if account.kind == "personal":
+        # CAN-2: a personal card is cancelled by its real-name verified holder; a card nobody has verified has no
+        # holder whose identity could be checked, so any valid resident id must not do.
+        if not card.verified:
+            raise SimError("identity_not_verified", f"Card {card.iccid} has no real-name verified holder; verify "
+                           "the holder's identity before asking to cancel it.")
+        expected = card.owner_id
+    else:
+        expected = account.id_number
+    # a resident id's check character X may be typed in lower case: it is the same number
+    if expected and document.upper() != expected.upper():
         raise SimError("document_mismatch", f"The {what} does not match the card's holder.", status=422)
 
 
@@ -96,6 +105,9 @@ def on_review_done(engine: "Engine", due: Due) -> None:
                                 "device_changes": card.device_changes})
             card.cancel_request = None
             engine.change(card, Cause.CLOCK, phase=State(req["previous_phase"]))
+            if card.profile.cancellation.unused_cancel_months:
+                # CAN-5 skipped the card while it was under review; watch it again now that it stays in service
+                engine.scheduler.at(engine.now, JobKind.UNUSED_CHECK, card)
             continue
         cancel(engine, card, Cause.CLOCK, "requested")
 

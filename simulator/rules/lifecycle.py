@@ -11,7 +11,7 @@ from ..clock import JobKind
 from ..errors import SimError
 from ..events import Kind
 from ..identifiers import make_iccid, make_imsi, make_msisdn
-from ..model import Account, Card, Cause, State
+from ..model import Account, Card, Cause, Reason, State
 from ..profile import Plan
 from .real_name import start_grace
 
@@ -34,6 +34,12 @@ def new_card(engine: "Engine", carrier: str, account_id: str | None, plan: Plan 
             iccid = make_iccid(prefix, cs.serial)
     imsi = make_imsi(p.imsi_prefixes[n % len(p.imsi_prefixes)], n)
     msisdn = make_msisdn(p.msisdn_prefixes[n % len(p.msisdn_prefixes)], n)
+    while imsi in engine.numbers or msisdn in engine.numbers:  # user profiles may share number ranges
+        cs.serial += 1
+        imsi = make_imsi(p.imsi_prefixes[cs.serial % len(p.imsi_prefixes)], cs.serial)
+        msisdn = make_msisdn(p.msisdn_prefixes[cs.serial % len(p.msisdn_prefixes)], cs.serial)
+    engine.numbers.add(imsi)
+    engine.numbers.add(msisdn)
     card = Card(len(engine.cards), iccid, imsi, msisdn, p, account_id, plan, engine.now)
     engine.cards.append(card)
     engine.by_iccid[iccid] = card
@@ -95,4 +101,9 @@ def activate(engine: "Engine", card: Card, imei: str | None) -> None:
         engine.emit(card, Kind.DEVICE_BOUND, Cause.API, detail={"imei": imei, "first": True})
     engine.change(card, Cause.API, phase=State.ACTIVE)
     if not card.verified:
-        start_grace(engine, card)  # KYC-1
+        if card.kyc_deadline is None:
+            start_grace(engine, card)  # KYC-1
+        elif card.kyc_deadline <= engine.now and not card.reasons & Reason.UNVERIFIED:
+            # SWAP-1: a replacement card keeps its number's real-name grace (a swap must not restart it); a deadline
+            # that passed while the new card waited to be activated applies as soon as it is in service
+            engine.change(card, Cause.API, add=Reason.UNVERIFIED, detail={"grace_days": card.profile.kyc_grace_days})

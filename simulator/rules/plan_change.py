@@ -57,9 +57,15 @@ def apply_pending(engine: "Engine", cs: "CarrierState") -> None:
         card.pending_plan = card.pending_at = None
         if plan is None or card.phase == State.CANCELLED:
             continue
-        if card.balance < plan.price:
-            engine.emit(card, Kind.PLAN_CHANGE_FAILED, Cause.CLOCK,
-                        detail={"plan": plan.code, "why": "insufficient_balance"})
+        # what ``request`` refuses must not happen at the cycle start either: a term of the old plan paid in
+        # advance since the request (renew) would otherwise be used up by the new, dearer plan; a card under
+        # cancellation review or expired must not be charged for a new term
+        why = ("prepaid_term" if card.prepaid_terms else
+               "pending_cancel" if card.phase == State.PENDING_CANCEL else
+               "expired" if card.reasons & Reason.EXPIRED else
+               "insufficient_balance" if card.balance < plan.price else None)
+        if why is not None:
+            engine.emit(card, Kind.PLAN_CHANGE_FAILED, Cause.CLOCK, detail={"plan": plan.code, "why": why})
             continue
         old = card.plan.code
         card.plan = plan

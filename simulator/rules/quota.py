@@ -108,10 +108,13 @@ def _consume_pool(engine: "Engine", card: Card, kb: int) -> int:
         if over_now > 0:
             card.pool_over_kb += over_now
             _bill_overage(engine, card, card.pool_over_kb)
-    if pool.used_kb >= quota and not pool.exhausted:
-        pool.exhausted = True  # POOL-1: every auto-suspend member stops
-        for member in pool.members:
-            if member.auto_suspend and member.phase == State.ACTIVE:
+    if pool.used_kb >= quota:
+        # POOL-1: when the pool is used up every auto-suspend member stops; a member activated since then stops
+        # when it is refused traffic (QUOTA-1), not left active with its usage refused
+        stop = pool.members if not pool.exhausted else (card,)
+        pool.exhausted = True
+        for member in stop:
+            if member.auto_suspend and member.phase == State.ACTIVE and not member.reasons & Reason.QUOTA:
                 engine.change(member, Cause.USAGE, add=Reason.QUOTA,
                               detail={"pool": pool.id, "used_kb": pool.used_kb, "quota_kb": quota})
     return accepted
@@ -149,26 +152,48 @@ def buy_addon(engine: "Engine", card: Card, addon: AddOn) -> None:
     roll(engine, card)
     engine.post(card, Kind.CHARGE, -addon.price, Cause.API, addon.code)
     if card.pool is not None:
-        pool = card.pool
-        pool.addon_kb += addon.quota_kb
-        if pool.used_kb < pool_quota_kb(pool):
-            pool.exhausted = False
-            for member in pool.members:
-                if member.reasons & Reason.QUOTA:
-                    engine.change(member, Cause.API, remove=Reason.QUOTA, detail={"addon": addon.code,
-                                                                                 "pool": pool.id})
+        card.pool.addon_kb += addon.quota_kb
+        _pool_room(engine, card.pool, {"addon": addon.code, "pool": card.pool.id})
         return
     card.addon_kb += addon.quota_kb
     if card.reasons & Reason.QUOTA and card.quota_used_kb < quota_kb(card):
         engine.change(card, Cause.API, remove=Reason.QUOTA, detail={"addon": addon.code})
 
 
+def _pool_room(engine: "Engine", pool: Pool, detail: dict) -> None:
+    """POOL-1: the pool's quota grew (an add-on, a new member's quota): if it has room again, every member stopped
+    for ``quota`` resumes at once."""
+    if pool.used_kb < pool_quota_kb(pool):
+        pool.exhausted = False
+        for member in pool.members:
+            if member.reasons & Reason.QUOTA:
+                engine.change(member, Cause.API, remove=Reason.QUOTA, detail=detail)
+
+
 def lift_at_cycle_start(engine: "Engine", cs: "CarrierState") -> None:
     """QUOTA-2: a card stopped for ``quota`` resumes by itself at the next cycle start (for a plan whose quota
     covers the whole term: once a new term has started). POOL-1: pool members resume with the pool's new cycle."""
     for card in list(cs.quota_stopped.values()):
+        if remaining_kb(engine, card) <= 0 and _prepaid_term_due(engine, card):
+            _start_prepaid_term(engine, card)  # QUOTA-4
         if remaining_kb(engine, card) > 0:
-            engine.change(card, Cause.CLOCK, remove=Reason.QUOTA, detail={"cycle": cs.cycle})
+            engine.change(card, Cause.CLOCK, remove=Reason.QUOTA)
+
+
+def _prepaid_term_due(engine: "Engine", card: Card) -> bool:
+    """QUOTA-4: a card whose whole-term quota is used up and whose next term is paid in advance (``renew``)
+    resumes at the next cycle start, not at the end of its current term: the prepaid term starts now."""
+    return (card.prepaid_terms > 0 and card.pool is None and card.plan.quota_scope == "term"
+            and card.phase == State.ACTIVE and not card.reasons & Reason.EXPIRED
+            and card.term_end is not None and card.term_end > engine.now)
+
+
+def _start_prepaid_term(engine: "Engine", card: Card) -> None:
+    card.prepaid_terms -= 1
+    card.term_start = engine.now
+    card.term_end = engine.term_end_from(card, card.plan.term_months)
+    engine.schedule_term_end(card)
+    engine.emit(card, Kind.RENEWED, Cause.CLOCK, tag=card.plan.code, detail={"prepaid": True, "why": "quota"})
 
 
 def create_pool(engine: "Engine", account_id: str, carrier: str, name: str) -> Pool:
@@ -191,5 +216,11 @@ def add_to_pool(engine: "Engine", pool: Pool, card: Card) -> None:
         raise SimError("pool_mismatch", f"Plan {card.plan.code} has a quota per term; pools share monthly quotas.")
     roll(engine, card)
     card.pool = pool
+    roll(engine, card)  # the pool's counters too
+    # QUOTA-5: ``overage_mb`` counts the MB already billed this period, its own overage included; the pool's
+    # overage starts on top of them, or the first MB past the pool's quota would be taken as already paid
+    card.pool_over_kb = card.overage_mb * KB_PER_MB
     pool.members.append(card)
     engine.emit(card, Kind.POOL_JOINED, Cause.API, detail={"pool": pool.id})
+    if pool.exhausted:  # the member's quota joins the pool's: stopped members resume if there is room now
+        _pool_room(engine, pool, {"joined": card.iccid, "pool": pool.id})

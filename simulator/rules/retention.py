@@ -16,6 +16,7 @@ from ..model import Card, Cause, Reason, State
 from ..money import to_cny
 from .billing import require_funds, require_not_cancelled
 from .cancellation import cancel
+from .quota import remaining_kb
 
 if TYPE_CHECKING:
     from ..engine import CarrierState, Engine
@@ -37,11 +38,11 @@ def at_term_end(engine: "Engine", cs: "CarrierState") -> None:
         if card.prepaid_terms:
             card.prepaid_terms -= 1
             _start_term(engine, card)
-            engine.emit(card, Kind.RENEWED, Cause.CLOCK, detail={"plan": plan.code, "prepaid": True})
+            engine.emit(card, Kind.RENEWED, Cause.CLOCK, tag=plan.code, detail={"prepaid": True})
         elif card.auto_renew and card.balance >= plan.price:
             engine.post(card, Kind.CHARGE, -plan.price, Cause.CLOCK, plan.code)
             _start_term(engine, card)
-            engine.emit(card, Kind.RENEWED, Cause.CLOCK, detail={"plan": plan.code, "auto": True})
+            engine.emit(card, Kind.RENEWED, Cause.CLOCK, tag=plan.code)  # auto-renewal: the common case, no detail
         else:
             why = "auto_renew_off" if not card.auto_renew else "insufficient_balance"
             expire(engine, card, why)
@@ -52,7 +53,7 @@ def expire(engine: "Engine", card: Card, why: str) -> None:
     months = card.profile.retention_months
     card.expired_at = engine.now
     card.retention_deadline = engine.months_after(engine.now, months, card)
-    engine.emit(card, Kind.EXPIRED, Cause.CLOCK, detail={"plan": card.plan.code, "why": why})
+    engine.emit(card, Kind.EXPIRED, Cause.CLOCK, tag=card.plan.code, detail={"why": why})
     engine.change(card, Cause.CLOCK, add=Reason.EXPIRED,
                   detail={"why": why, "retention_until": engine.iso(card.retention_deadline)})
     if months == 0:
@@ -102,10 +103,14 @@ def renew(engine: "Engine", card: Card) -> str:
     if card.reasons & Reason.EXPIRED:
         _start_term(engine, card)
         card.expired_at = card.retention_deadline = None
-        engine.emit(card, Kind.RENEWED, Cause.API, detail={"plan": plan.code, "restored": True})
-        engine.change(card, Cause.API, remove=Reason.EXPIRED, detail={"renewed": plan.code})
+        engine.emit(card, Kind.RENEWED, Cause.API, tag=plan.code, detail={"restored": True})
+        lift = Reason.EXPIRED
+        if card.reasons & Reason.QUOTA and remaining_kb(engine, card) > 0:
+            # a plan whose quota covers the term: the new term brings a fresh quota, so a card that expired over
+            # quota is restored now too (QUOTA-2 "once a new term starts"), not at the next cycle start
+            lift |= Reason.QUOTA
+        engine.change(card, Cause.API, remove=lift, detail={"renewed": plan.code})
         return "restored"
     card.prepaid_terms += 1
-    engine.emit(card, Kind.RENEWED, Cause.API, detail={"plan": plan.code, "prepaid": True,
-                                                      "amount": to_cny(plan.price)})
+    engine.emit(card, Kind.RENEWED, Cause.API, tag=plan.code, detail={"prepaid": True, "amount": to_cny(plan.price)})
     return "prepaid"

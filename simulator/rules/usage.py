@@ -33,16 +33,16 @@ def report(engine: "Engine", card: Card, kb: int, region: str | None, imei: str 
         return 0, "region"
     if imei is not None and not check_usage_device(engine, card, imei):
         return 0, "device"
-    if kb and card.phase == State.TESTING:
+    if card.reasons:  # LIFE-3: any reason stops traffic, on the test allowance too (REG-1, BIND-1)
+        return 0, ("suspended" if kb else None)
+    if not kb:
+        return 0, None
+    if card.phase == State.TESTING:
         accepted = min(kb, max(card.profile.test_quota_kb - card.test_used_kb, 0))
         card.test_used_kb += accepted
         if accepted:
             card.last_used_at = engine.now
         return accepted, (None if accepted == kb else "test_quota")
-    if card.reasons:
-        return 0, ("suspended" if kb else None)
-    if not kb:
-        return 0, None
     accepted = consume(engine, card, kb)
     if accepted:
         card.last_used_at = engine.now

@@ -1,0 +1,244 @@
+"""Carrier maintenance (系统维护): MAINT-1.
+
+During a carrier's window its platform operations raise ``carrier_unavailable`` (status 503, detail ``retry_after``
+in seconds and ``until``), reads still work, its active cards are stopped for ``maintenance`` (unless
+``stop_cards=False``); at the end of the window the cards recover with no action. Other carriers are not affected.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import new_imei, open_active
+from simulator import SimError
+
+
+def t(day: str, time: str = "00:00:00") -> str:
+    return f"{day}T{time}+08:00"
+
+
+def refused(call, code):
+    with pytest.raises(SimError) as info:
+        call()
+    assert info.value.code == code, (info.value.code, info.value.message)
+    return info.value
+
+
+def state(sim, iccid):
+    card = sim.card(iccid)
+    return card["state"], card["reasons"]
+
+
+def changes(sim, iccid, since=0):
+    return [(e["old_state"], e["new_state"], e["reasons"], e["change"], e["cause"], e["time"])
+            for e in sim.history(iccid)[since:] if e["kind"] == "state_changed"]
+
+
+def platform_ops(sim, acct, iccid):
+    """Every platform operation on a card (each would change something if it were allowed)."""
+    return {
+        "top_up": lambda: sim.top_up(acct, iccid, "10"),
+        "suspend": lambda: sim.suspend(acct, iccid),
+        "resume": lambda: sim.resume(acct, iccid),
+        "renew": lambda: sim.renew(acct, iccid),
+        "buy_addon": lambda: sim.buy_addon(acct, iccid, "CMCC-ADD100"),
+        "change_plan": lambda: sim.change_plan(acct, iccid, "CMCC-M1G"),
+        "set_auto_renew": lambda: sim.set_auto_renew(acct, iccid, False),
+        "rebind_device": lambda: sim.rebind_device(acct, iccid, new_imei()),
+        "report_lost": lambda: sim.report_lost(acct, iccid),
+    }
+
+
+def test_maint1_window_stops_active_cards_and_ops_raise_carrier_unavailable(sim, acct):
+    c = open_active(sim, acct)
+    sim.advance(to=t("2027-01-05", "01:00:00"))
+    sim.start_maintenance("cmcc", duration="2 hours")
+
+    assert state(sim, c) == ("suspended", ["maintenance"])
+    assert changes(sim, c)[-1] == ("active", "suspended", ["maintenance"], "added", "world", t("2027-01-05", "01:00:00"))
+
+    before = sim.digest()
+    for name, op in platform_ops(sim, acct, c).items():
+        err = refused(op, "carrier_unavailable")
+        assert err.status == 503, name
+        assert err.detail["retry_after"] == 7200, name
+        assert err.detail["until"] == t("2027-01-05", "03:00:00")
+    refused(lambda: sim.open_card(acct, "cmcc", "CMCC-M100"), "carrier_unavailable")
+    assert sim.digest() == before
+
+    usage = sim.report_usage(c, mb=1)  # traffic is a world event: not refused with an error, just not carried
+    assert (usage.accepted_kb, usage.refused_because, usage.reasons) == (0, "suspended", ["maintenance"])
+
+
+def test_maint1_retry_after_counts_down_to_the_end(sim, acct):
+    c = open_active(sim, acct)
+    sim.start_maintenance("cmcc", until=t("2027-01-01", "02:00:00"))
+    assert refused(lambda: sim.top_up(acct, c, "1"), "carrier_unavailable").detail["retry_after"] == 7200
+    sim.advance(by="30 minutes")
+    assert refused(lambda: sim.top_up(acct, c, "1"), "carrier_unavailable").detail["retry_after"] == 5400
+    sim.advance(to=t("2027-01-01", "01:59:59"))
+    assert refused(lambda: sim.top_up(acct, c, "1"), "carrier_unavailable").detail["retry_after"] == 1
+    assert state(sim, c) == ("suspended", ["maintenance"])
+
+
+def test_maint1_reads_still_work_during_the_window(sim, acct):
+    c = open_active(sim, acct)
+    sim.start_maintenance("cmcc", duration="1 hour")
+    card = sim.card(c, acct)
+    assert (card["state"], card["reasons"], card["balance"]) == ("suspended", ["maintenance"], "95.00")
+    assert sim.history(c, acct)[-1]["reasons"] == ["maintenance"]
+    assert [row["amount"] for row in sim.ledger(c, acct)] == ["100.00", "-5.00"]
+    assert sim.account_balance(acct) == "95.00"
+    assert [p["code"] for p in sim.plans("cmcc")][:1] == ["CMCC-M30"]
+    assert sim.events_since(0)[-1]["reasons"] == ["maintenance"]
+
+
+def test_maint1_cards_recover_at_the_end_without_action(sim, acct):
+    c = open_active(sim, acct)
+    sim.advance(to=t("2027-01-05", "01:00:00"))
+    sim.start_maintenance("cmcc", duration="2 hours")
+    mark = len(sim.history(c))
+
+    sim.advance(to=t("2027-01-05", "02:59:59"))
+    assert state(sim, c) == ("suspended", ["maintenance"])
+    sim.advance(to=t("2027-01-05", "03:00:00"))
+    assert state(sim, c) == ("active", [])
+    assert changes(sim, c, mark) == [("suspended", "active", ["maintenance"], "removed", "world",
+                                      t("2027-01-05", "03:00:00"))]
+    assert sim.report_usage(c, mb=1).accepted_kb == 1024
+    sim.top_up(acct, c, "10")  # the API answers again
+    assert sim.card(c)["balance"] == "105.00"
+
+
+def test_maint1_other_carriers_are_unaffected(sim, acct):
+    mobile = open_active(sim, acct)
+    unicom = open_active(sim, acct, "cucc", "CUCC-M50")
+    telecom = open_active(sim, acct, "ctcc", "CTCC-M20")
+    sim.start_maintenance("cmcc", duration="3 hours")
+
+    assert state(sim, mobile) == ("suspended", ["maintenance"])
+    assert state(sim, unicom) == ("active", []) and state(sim, telecom) == ("active", [])
+    assert sim.report_usage(unicom, mb=1).accepted_kb == 1024
+    sim.top_up(acct, unicom, "5")
+    sim.suspend(acct, telecom)
+    sim.resume(acct, telecom)
+    fresh = open_active(sim, acct, "cucc", "CUCC-M50")
+    assert state(sim, fresh) == ("active", [])
+    assert not [e for e in sim.history(unicom) + sim.history(telecom) if "maintenance" in e.get("reasons", [])]
+
+
+def test_maint1_without_stopping_cards_the_api_is_still_unavailable(sim, acct):
+    c = open_active(sim, acct)
+    sim.start_maintenance("cmcc", duration="1 hour", stop_cards=False)
+    assert state(sim, c) == ("active", [])
+    assert sim.report_usage(c, mb=1).accepted_kb == 1024
+    refused(lambda: sim.suspend(acct, c), "carrier_unavailable")
+    sim.advance(by="1 hour")
+    sim.suspend(acct, c)
+    assert state(sim, c) == ("suspended", ["manual"])
+
+
+def test_maint1_manual_stop_outlives_the_window(sim, acct):
+    c = open_active(sim, acct)
+    sim.suspend(acct, c)
+    sim.start_maintenance("cmcc", duration="1 hour")
+    assert state(sim, c) == ("suspended", ["manual", "maintenance"])
+    sim.advance(by="1 hour")
+    assert state(sim, c) == ("suspended", ["manual"])  # LIFE-3
+    sim.resume(acct, c)
+    assert state(sim, c) == ("active", [])
+
+
+def test_maint1_card_not_yet_activated_waits_for_the_end(sim, acct):
+    c = sim.open_card(acct, "cmcc", "CMCC-M100")
+    sim.start_maintenance("cmcc", duration="1 hour")
+    assert state(sim, c) == ("ready", [])
+    before = sim.digest()
+    refused(lambda: sim.activate(acct, c, new_imei()), "carrier_unavailable")
+    assert sim.digest() == before
+    sim.advance(by="1 hour")
+    assert state(sim, c) == ("ready", [])
+    sim.activate(acct, c, new_imei())
+    assert state(sim, c) == ("active", [])
+
+
+def test_maint1_ending_early_recovers_at_once_and_the_planned_end_does_nothing(sim, acct):
+    c = open_active(sim, acct)
+    sim.start_maintenance("cmcc", duration="4 hours")
+    sim.advance(by="1 hour")
+    sim.end_maintenance("cmcc")
+    assert state(sim, c) == ("active", [])
+    sim.top_up(acct, c, "1")
+    count = len(sim.history(c))
+    sim.advance(by="5 hours")
+    assert len(sim.history(c)) == count
+    before = sim.digest()
+    refused(lambda: sim.end_maintenance("cmcc"), "no_maintenance")
+    assert sim.digest() == before
+
+
+def test_maint1_extended_window_holds_until_the_new_end(sim, acct):
+    c = open_active(sim, acct)
+    sim.start_maintenance("cmcc", until=t("2027-01-01", "02:00:00"))
+    sim.advance(by="1 hour")
+    sim.start_maintenance("cmcc", until=t("2027-01-01", "04:00:00"))
+    sim.advance(to=t("2027-01-01", "02:00:00"))
+    assert state(sim, c) == ("suspended", ["maintenance"])
+    assert refused(lambda: sim.top_up(acct, c, "1"), "carrier_unavailable").detail["retry_after"] == 7200
+    sim.advance(to=t("2027-01-01", "04:00:00"))
+    assert state(sim, c) == ("active", [])
+    assert len([e for e in changes(sim, c) if e[2] == ["maintenance"]]) == 2  # one stop, one recovery
+
+
+def test_maint1_clock_keeps_running_through_a_window_over_the_cycle_start(sim, acct):
+    renewing = open_active(sim, acct)
+    expiring = open_active(sim, acct, auto_renew=False)
+    sim.advance(to=t("2027-01-31", "23:00:00"))
+    sim.start_maintenance("cmcc", until=t("2027-02-01", "01:00:00"))
+
+    sim.advance(to=t("2027-02-01", "00:30:00"))
+    assert state(sim, renewing) == ("suspended", ["maintenance"])
+    assert sim.card(renewing)["term_end"] == t("2027-03-01")  # auto-renewed at the cycle start
+    assert state(sim, expiring) == ("retained", ["expired", "maintenance"])  # EXP-1 too
+
+    sim.advance(to=t("2027-02-01", "01:00:00"))
+    assert state(sim, renewing) == ("active", [])
+    assert state(sim, expiring) == ("retained", ["expired"])
+    assert sim.renew(acct, expiring) == "restored"
+
+
+def test_maint1_invalid_windows_are_refused_and_change_nothing(sim, acct):
+    open_active(sim, acct)
+    sim.advance(to=t("2027-01-02"))
+    before = sim.digest()
+    refused(lambda: sim.start_maintenance("cmcc", until=t("2027-01-01")), "invalid_input")  # in the past
+    refused(lambda: sim.start_maintenance("cmcc", until=t("2027-01-02")), "invalid_input")  # ends now
+    refused(lambda: sim.start_maintenance("cmcc", until=t("2027-01-03"), duration="1 hour"), "invalid_input")
+    refused(lambda: sim.start_maintenance("cmcc"), "invalid_input")
+    refused(lambda: sim.start_maintenance("cmcc", duration="soon"), "invalid_input")
+    assert refused(lambda: sim.start_maintenance("acme", duration="1 hour"), "carrier_not_found").status == 404
+    refused(lambda: sim.end_maintenance("cmcc"), "no_maintenance")
+    assert sim.digest() == before
+
+
+def test_maint1_batch_rows_report_carrier_unavailable(sim, acct):
+    cards = [open_active(sim, acct) for _ in range(2)]
+    unicom = open_active(sim, acct, "cucc", "CUCC-M50")
+    sim.start_maintenance("cmcc", duration="1 hour")
+    data = ("iccid\n" + "\n".join(cards + [unicom]) + "\n").encode()
+    result = sim.batch(acct, "suspend", data, "suspend.csv")
+    assert [(r["ok"], r.get("code")) for r in result["rows"]] == [(False, "carrier_unavailable"),
+                                                                  (False, "carrier_unavailable"), (True, None)]
+    assert (result["succeeded"], result["failed"]) == (1, 2)
+    assert state(sim, unicom) == ("suspended", ["manual"])
+    assert all(state(sim, c) == ("suspended", ["maintenance"]) for c in cards)
+
+
+def test_maint1_another_accounts_card_stays_not_found_during_the_window(sim, acct, other):
+    c = open_active(sim, acct)
+    sim.start_maintenance("cmcc", duration="1 hour")
+    before = sim.digest()
+    # PLAN-3 first: another account learns nothing about the card, not even that its carrier is in maintenance
+    assert refused(lambda: sim.top_up(other, c, "1"), "card_not_found").status == 404
+    assert refused(lambda: sim.card(c, other), "card_not_found").status == 404
+    assert sim.digest() == before
