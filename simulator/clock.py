@@ -18,11 +18,13 @@ class JobKind(IntEnum):
     """Job kinds; the value is the order of jobs due at the same instant (lower first)."""
 
     MAINTENANCE_END = 0  # MAINT-1: a window closes before the cycle's work runs
-    RETENTION_LIMIT = 1  # RET-2: a number past retention is cancelled before any fee of the new cycle
-    CYCLE_START = 2  # BILL-2: one job per carrier
-    KYC_DEADLINE = 3  # KYC-1
-    REVIEW_DONE = 4  # CAN-2/CAN-3
-    UNUSED_CHECK = 5  # CAN-5
+    # Cards whose life ends at a cycle start end it before the cycle start, so they are not charged for a cycle
+    # they never get: RET-2 (no 4th retention fee), CAN-2/CAN-3 (no renewal or fee), CAN-5 (no renewal).
+    RETENTION_LIMIT = 1
+    REVIEW_DONE = 2
+    UNUSED_CHECK = 3
+    CYCLE_START = 4  # BILL-2: one job per carrier
+    KYC_DEADLINE = 5  # KYC-1
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from .identifiers import iccid_problem, imei_problem
 from .model import Account, Card, Cause, Pool, State, reason_names
 from .money import to_cny, to_fen
 from .profile import CarrierProfile, load_profile
-from .rules import (billing, cancellation, cycle, device_binding, lifecycle, lost_swap, maintenance, manual_stop,
+from .rules import (billing, cancellation, carrier_control, cycle, device_binding, lifecycle, lost_swap, maintenance, manual_stop,
                     plan_change, quota, real_name, refunds, regions, retention, usage)
 from .rules.usage import UsageResult
 from .views import card_view, event_view, ledger_view, plan_view
@@ -146,9 +146,12 @@ class Simulation(Engine):
                 raise bad_input("Give the amount of data as mb= or kb=, not both.")
         if mb is not None:
             try:
-                amount = round(float(mb) * 1024)
-            except (TypeError, ValueError):
-                raise bad_input(f"mb must be a number, got {mb!r}.") from None
+                value = float(mb)
+                if value < 0 or isinstance(mb, bool):
+                    raise ValueError
+                amount = round(value * 1024)
+            except (TypeError, ValueError, OverflowError):
+                raise bad_input(f"mb must be a finite, non-negative number of megabytes, got {mb!r}.") from None
         else:
             amount = kb or 0
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
@@ -166,6 +169,13 @@ class Simulation(Engine):
 
     def end_maintenance(self, carrier: str) -> None:
         maintenance.end(self, self.carrier(carrier))
+
+    def carrier_bar(self, iccid: str, note: str = "") -> None:
+        """LIFE-2 ``carrier`` (运营商管控): the carrier stops a card on its own authority (test control)."""
+        carrier_control.bar(self, self._card(None, iccid), note)
+
+    def carrier_release(self, iccid: str) -> None:
+        carrier_control.release(self, self._card(None, iccid))
 
     # ------------------------------------------------------------------ platform actions
 
@@ -261,6 +271,9 @@ class Simulation(Engine):
         """BATCH-1: run ``operation`` on every row of a CSV/.xlsx template; every row is checked (format, check
         digit, ownership, state) and gets its own result; a bad row never spoils the good ones."""
         account = self._account(account_id)
+        if operation == "cancel" and not document:
+            raise bad_input("A batch cancellation needs the document: the business licence (credit code) of an "
+                            "enterprise account or the holder's resident identity number (CAN-2).")
         try:
             rows = read_batch(data, filename, operation)
         except BatchFileError as exc:
@@ -276,8 +289,6 @@ class Simulation(Engine):
             try:
                 if operation == "cancel":  # checked now, submitted together below (CAN-2 batch review time)
                     card = self._card(account_id, row.iccid)
-                    if document is None:
-                        raise bad_input("A batch cancellation needs the document (identity or business licence).")
                     cancellation.check(self, card, account, document)
                     to_cancel.append((result, card))
                     continue

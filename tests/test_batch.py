@@ -150,11 +150,12 @@ def test_batch1_can3_high_risk_card_in_large_batch_still_manual(sim, acct):
     assert all(r["due"] == FAST for r in result["rows"][:-1])
 
 
-def test_batch1_cancel_without_document_changes_nothing(sim, acct):
+def test_batch1_cancel_without_document_is_refused_whole_and_changes_nothing(sim, acct):
     cards = [cancellable(sim, acct) for _ in range(2)]
     before = sim.digest()
-    result = run(sim, acct, "cancel", [[i] for i in cards])
-    assert codes(result) == [(2, False, "invalid_input"), (3, False, "invalid_input")]
+    with pytest.raises(SimError) as err:
+        run(sim, acct, "cancel", [[i] for i in cards])
+    assert err.value.code == "invalid_input" and "document" in err.value.message
     assert sim.digest() == before
 
 

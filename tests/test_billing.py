@@ -105,8 +105,6 @@ def test_bill1_open_bad_payment_is_invalid_input(sim, acct, payment):
     refused(sim, "invalid_input", sim.open_card, acct, "cmcc", "CMCC-M100", payment=payment)
 
 
-@pytest.mark.xfail(strict=True, reason="lifecycle.open_card puts the price and payment in the refusal's detail as "
-                                       "integer fen (500, 499); every other money value of the API is CNY text")
 def test_bill1_open_refusal_detail_is_in_cny(sim, acct):
     e = refused(sim, "insufficient_balance", sim.open_card, acct, "cmcc", "CMCC-M100", payment="4.99")
     assert e.detail == {"price": "5.00", "paid": "4.99"}

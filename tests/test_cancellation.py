@@ -529,10 +529,6 @@ def test_can5_ctcc_never_cancels_unused_cards(sim, acct):
     assert view["balance"] == "60.00"  # 2028, 2029 and 2030 renewed automatically
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "simulator/clock.py JobKind: UNUSED_CHECK (5) runs after CYCLE_START (2) at the same instant, so a card "
-    "cancelled as unused at a cycle start is first charged a renewal for a month it never gets (RET-2 already "
-    "runs before the cycle start for this reason)"))
 def test_can5_card_cancelled_at_a_cycle_start_is_not_charged_for_that_month(sim, acct):
     iccid = open_active(sim, acct)  # M100 at 5.00: 95.00 left, 11 renewals up to 2027-12-01
     sim.advance(to="2028-01-01T00:00:00")
@@ -540,9 +536,6 @@ def test_can5_card_cancelled_at_a_cycle_start_is_not_charged_for_that_month(sim,
     assert sim.card(iccid)["balance"] == "40.00"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "simulator/clock.py JobKind: REVIEW_DONE (4) runs after CYCLE_START (2) at the same instant, so a card whose "
-    "cancellation completes at a cycle start first expires and pays a retention fee (RET-1) it never uses"))
 def test_can2_cancellation_due_at_a_cycle_start_charges_no_retention_fee(sim, acct):
     sim.advance(to="2027-01-29T00:00:00")  # Friday; ctcc reviews in 1 working day: Mon 2027-02-01 00:00
     iccid = cancellable(sim, acct, "ctcc", payment="10")
@@ -552,10 +545,6 @@ def test_can2_cancellation_due_at_a_cycle_start_charges_no_retention_fee(sim, ac
     assert sim.card(iccid)["balance"] == "8.00"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "simulator/rules/retention.py at_term_end/expire (and charge_fees): a card under cancellation review "
-    "(pending_cancel) whose term ends is expired and charged the RET-1 retention fee, so a card that passed CAN-1 "
-    "with no arrears ends its life owing money"))
 def test_can2_card_under_review_pays_no_retention_fee(sim, acct):
     sim.advance(to="2027-01-29T00:00:00")  # Friday; cmcc reviews in 3 working days: Wed 2027-02-03
     iccid = cancellable(sim, acct, payment="5")  # balance 0.00

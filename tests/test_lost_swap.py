@@ -334,3 +334,11 @@ def test_swap1_never_activated_unverified_card_gets_its_grace_at_activation(sim)
     sim.activate(person, new, new_imei())
     assert sim.card(new)["real_name_deadline"] == "2027-01-10T06:00:00+08:00"
     assert sim.card(new)["state"] == "active"
+
+
+def test_swap1_replacement_keeps_the_device_change_count_for_can3(sim, acct):
+    iccid = open_active(sim, acct)
+    for _ in range(3):
+        sim.rebind_device(acct, iccid, new_imei())
+    new = sim.swap(acct, iccid)
+    assert sim.card(new)["device_changes"] == 3

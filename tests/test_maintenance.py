@@ -242,3 +242,17 @@ def test_maint1_another_accounts_card_stays_not_found_during_the_window(sim, acc
     assert refused(lambda: sim.top_up(other, c, "1"), "card_not_found").status == 404
     assert refused(lambda: sim.card(c, other), "card_not_found").status == 404
     assert sim.digest() == before
+
+
+def test_maint1_window_end_leaves_cards_cancelled_meanwhile_untouched(sim, acct):
+    iccid = open_active(sim, acct, auto_renew=False)
+    sim.start_maintenance("cmcc", until="2027-01-01T06:00:00")
+    sim.carrier_bar(iccid)  # world actions still reach the card during the window
+    sim.end_maintenance("cmcc")
+    assert "maintenance" not in sim.card(iccid)["reasons"]
+    sim.start_maintenance("cmcc", until="2027-06-01T00:00:00")
+    sim.advance(to="2027-05-15")  # expired Feb 1, cancelled May 1 (RET-2) inside the window
+    assert sim.card(iccid)["state"] == "cancelled"
+    events = len(sim.history(iccid))
+    sim.advance(to="2027-06-02")
+    assert len(sim.history(iccid)) == events

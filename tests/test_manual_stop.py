@@ -370,3 +370,22 @@ def test_life2_reasons_are_a_set_listed_in_catalogue_order(sim):
     assert card["state"] == "retained"  # expired under retention wins the state; the others still stack
     sim.advance(by="1 hour")
     assert sim.card(c)["reasons"] == ["arrears", "expired", "manual", "unverified", "region", "device", "lost"]
+
+
+def test_life2_carrier_hold_stacks_and_only_the_carrier_releases_it(sim, acct):
+    iccid = open_active(sim, acct)
+    sim.carrier_bar(iccid, note="fraud check")
+    sim.suspend(acct, iccid)
+    assert sim.card(iccid)["reasons"] == ["manual", "carrier"]
+    sim.resume(acct, iccid)
+    assert (sim.card(iccid)["state"], sim.card(iccid)["reasons"]) == ("suspended", ["carrier"])
+    with pytest.raises(SimError) as err:
+        sim.carrier_bar(iccid)
+    assert err.value.code == "already_barred"
+    sim.carrier_release(iccid)
+    assert sim.card(iccid)["state"] == "active"
+    last = sim.history(iccid)[-1]
+    assert (last["cause"], last["change"], last["reasons"]) == ("world", "removed", ["carrier"])
+    with pytest.raises(SimError) as err:
+        sim.carrier_release(iccid)
+    assert err.value.code == "not_barred"

@@ -62,6 +62,8 @@ def test_plan1_asked_last_second_of_january_applies_at_february_midnight(sim, ac
 
 def test_plan1_asked_last_second_of_2027_applies_on_new_years_day_2028(sim, acct):
     iccid = open_active(sim, acct, "cmcc", "CMCC-A500", payment="111")  # annual: term ends 2028-01-01
+    sim.advance(to="2027-06-01")
+    sim.report_usage(iccid, mb=1)  # a card in use: CAN-5 would cancel one idle for the 12 months
     sim.advance(to="2027-12-31T23:59:59")
     assert sim.change_plan(acct, iccid, "CMCC-M1G") == "2028-01-01T00:00:00+08:00"
     sim.advance(to="2027-12-31T23:59:59")

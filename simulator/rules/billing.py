@@ -12,6 +12,7 @@ from ..errors import SimError
 from ..events import Kind
 from ..model import Card, Cause, Reason, State
 from ..money import to_cny
+from ..timeutil import to_iso
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -32,7 +33,7 @@ def require_not_cancelled(card: Card) -> None:
     """RET-3: a cancelled card cannot be renewed, resumed or paid into; its number is gone."""
     if card.phase == State.CANCELLED:
         raise SimError("card_cancelled", f"Card {card.iccid} is cancelled ({card.cancel_cause}); it cannot be "
-                       "renewed, resumed or topped up.", cancelled_at=card.cancelled_at)
+                       "renewed, resumed or topped up.", cancelled_at=to_iso(card.cancelled_at, card.profile.tz))
 
 
 def top_up(engine: "Engine", card: Card, amount: int) -> int:

@@ -1,19 +1,20 @@
 """Cancellation (注销): CAN-1 preconditions, CAN-2 review, CAN-3 manual review of high-risk cards, CAN-4 what
 follows (balance refund window, certificate, data wipe), CAN-5 carrier cancellation of long-unused cards.
 
-``cancel`` is the common end of every card's life (requested, RET-2 retention limit, CAN-5, SWAP-1).
+The common end of every card's life (requested, RET-2, CAN-5, SWAP-1) is ``lifecycle.cancel``.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
 from ..clock import Due, JobKind
 from ..errors import SimError
 from ..events import Kind
 from ..model import Account, Card, Cause, Reason, State
+from .lifecycle import cancel
 from .real_name import document_problem
+from .retention import end_term
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -105,26 +106,13 @@ def on_review_done(engine: "Engine", due: Due) -> None:
                                 "device_changes": card.device_changes})
             card.cancel_request = None
             engine.change(card, Cause.CLOCK, phase=State(req["previous_phase"]))
+            if card.term_end is not None and card.term_end <= engine.now:
+                end_term(engine, card)  # the term ended while the card was frozen under review
             if card.profile.cancellation.unused_cancel_months:
                 # CAN-5 skipped the card while it was under review; watch it again now that it stays in service
                 engine.scheduler.at(engine.now, JobKind.UNUSED_CHECK, card)
             continue
         cancel(engine, card, Cause.CLOCK, "requested")
-
-
-def cancel(engine: "Engine", card: Card, cause: Cause, why: str) -> None:
-    """End a card's life: ``cancelled``; personal data wiped (CAN-4); a certificate for requested cancellations."""
-    card.cancelled_at, card.cancel_cause = engine.now, why
-    card.pending_plan = card.pending_at = None
-    engine.change(card, cause, phase=State.CANCELLED, detail={"why": why})
-    if why == "requested":
-        digest = hashlib.sha256(f"{card.iccid}|{card.msisdn}|{engine.now}".encode()).hexdigest()[:16].upper()
-        card.certificate = {"number": f"CERT-{card.profile.id.upper()}-{digest}", "iccid": card.iccid,
-                            "msisdn": card.msisdn, "carrier": card.profile.id, "account": card.account_id,
-                            "cancelled_at": engine.iso(engine.now)}
-        engine.emit(card, Kind.CERTIFICATE_ISSUED, cause, detail={"number": card.certificate["number"]})
-    card.owner_name = card.owner_id = card.imei = None
-    engine.emit(card, Kind.DATA_WIPED, cause)
 
 
 def on_unused_check(engine: "Engine", due: Due) -> None:

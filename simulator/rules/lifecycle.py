@@ -1,10 +1,12 @@
-"""LIFE-1 card states and their transitions: stock, sale (opening), testing, activation.
+"""LIFE-1 card states and their transitions: stock, sale (opening), testing, activation, and the end of a card's
+life (``cancel``, shared by CAN-2, RET-2, CAN-5 and SWAP-1).
 
 LIFE-2/3/4 (reason sets, stacking, events) live in ``Engine.change``, the one place states change.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 from ..clock import JobKind
@@ -12,6 +14,7 @@ from ..errors import SimError
 from ..events import Kind
 from ..identifiers import make_iccid, make_imsi, make_msisdn
 from ..model import Account, Card, Cause, Reason, State
+from ..money import to_cny
 from ..profile import Plan
 from .real_name import start_grace
 
@@ -60,7 +63,7 @@ def open_card(engine: "Engine", account: Account, carrier: str, plan: Plan, *, p
         raise SimError("insufficient_balance",
                        f"Plan {plan.code} costs {plan.price / 100:.2f} CNY but only {payment / 100:.2f} CNY was paid; "
                        "the card is opened only once its plan is paid.", status=402,
-                       price=plan.price, paid=payment)
+                       price=to_cny(plan.price), paid=to_cny(payment))
     stock = None
     if iccid is not None:
         stock = engine.by_iccid.get(iccid)
@@ -96,10 +99,14 @@ def activate(engine: "Engine", card: Card, imei: str | None) -> None:
         card.term_end = engine.term_end_from(card, card.plan.term_months)
         engine.schedule_term_end(card)
     card.activated_at = engine.now
+    clear = 0
     if imei is not None and card.bind_device:
-        card.imei = imei  # BIND-1: first activation binds the card to this device
+        # BIND-1: first activation binds the card to this device. A device seen while testing was provisional:
+        # activation with the production device replaces it and lifts a mismatch raised during the test.
+        card.imei = imei
         engine.emit(card, Kind.DEVICE_BOUND, Cause.API, detail={"imei": imei, "first": True})
-    engine.change(card, Cause.API, phase=State.ACTIVE)
+        clear = Reason.DEVICE
+    engine.change(card, Cause.API, phase=State.ACTIVE, remove=clear)
     if not card.verified:
         if card.kyc_deadline is None:
             start_grace(engine, card)  # KYC-1
@@ -107,3 +114,18 @@ def activate(engine: "Engine", card: Card, imei: str | None) -> None:
             # SWAP-1: a replacement card keeps its number's real-name grace (a swap must not restart it); a deadline
             # that passed while the new card waited to be activated applies as soon as it is in service
             engine.change(card, Cause.API, add=Reason.UNVERIFIED, detail={"grace_days": card.profile.kyc_grace_days})
+
+
+def cancel(engine: "Engine", card: Card, cause: Cause, why: str) -> None:
+    """End a card's life: ``cancelled``; personal data wiped (CAN-4); a certificate for requested cancellations."""
+    card.cancelled_at, card.cancel_cause = engine.now, why
+    card.pending_plan = card.pending_at = None
+    engine.change(card, cause, phase=State.CANCELLED, detail={"why": why})
+    if why == "requested":
+        digest = hashlib.sha256(f"{card.iccid}|{card.msisdn}|{engine.now}".encode()).hexdigest()[:16].upper()
+        card.certificate = {"number": f"CERT-{card.profile.id.upper()}-{digest}", "iccid": card.iccid,
+                            "msisdn": card.msisdn, "carrier": card.profile.id, "account": card.account_id,
+                            "cancelled_at": engine.iso(engine.now)}
+        engine.emit(card, Kind.CERTIFICATE_ISSUED, cause, detail={"number": card.certificate["number"]})
+    card.owner_name = card.owner_id = card.imei = None
+    engine.emit(card, Kind.DATA_WIPED, cause)

@@ -9,8 +9,7 @@ from ..errors import SimError
 from ..events import Kind
 from ..model import Card, Cause, Reason, State
 from .billing import require_not_cancelled
-from .cancellation import cancel
-from .lifecycle import new_card
+from .lifecycle import cancel, new_card
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -45,7 +44,7 @@ def swap(engine: "Engine", old: Card, iccid: str | None) -> Card:
         new = new_card(engine, old.profile.id, old.account_id, old.plan)
     new.account_id, new.msisdn, new.plan = old.account_id, old.msisdn, old.plan
     for attr in ("pending_plan", "pending_at", "term_start", "term_end", "prepaid_terms", "auto_suspend",
-                 "auto_renew", "bind_device", "cycle", "cycle_usage_kb", "quota_period", "quota_used_kb",
+                 "auto_renew", "bind_device", "device_changes", "cycle", "cycle_usage_kb", "quota_period", "quota_used_kb",
                  "addon_kb", "alerts_sent", "overage_mb", "pool_over_kb", "verified", "owner_name", "owner_id",
                  "opened_at", "activated_at", "last_used_at", "expired_at", "retention_deadline", "kyc_deadline"):
         setattr(new, attr, getattr(old, attr))

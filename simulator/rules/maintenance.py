@@ -29,7 +29,7 @@ def end(engine: "Engine", cs: "CarrierState") -> None:
         raise SimError("no_maintenance", f"{cs.profile.id} has no maintenance window open.")
     cs.maintenance_until = None
     for card in cs.cards:
-        if card.reasons & Reason.MAINTENANCE:
+        if card.reasons & Reason.MAINTENANCE and card.phase != State.CANCELLED:
             engine.change(card, Cause.WORLD, remove=Reason.MAINTENANCE)
 
 

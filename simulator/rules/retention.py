@@ -15,7 +15,7 @@ from ..events import Kind
 from ..model import Card, Cause, Reason, State
 from ..money import to_cny
 from .billing import require_funds, require_not_cancelled
-from .cancellation import cancel
+from .lifecycle import cancel
 from .quota import remaining_kb
 
 if TYPE_CHECKING:
@@ -29,23 +29,28 @@ def _start_term(engine: "Engine", card: Card) -> None:
 
 
 def at_term_end(engine: "Engine", cs: "CarrierState") -> None:
-    """Cycle start: every term ending now is renewed (a prepaid term, or auto-renewal the balance covers) or
-    expires (EXP-1)."""
+    """Cycle start: every term ending now is renewed or expires. A card under cancellation review is frozen: its
+    ended term is dealt with only if the review rejects the cancellation."""
     for card in cs.term_ends.pop(engine.now, ()):
-        if card.term_end != engine.now or card.phase == State.CANCELLED or card.reasons & Reason.EXPIRED:
-            continue  # renewed, changed or cancelled since this was scheduled
-        plan = card.plan
-        if card.prepaid_terms:
-            card.prepaid_terms -= 1
-            _start_term(engine, card)
-            engine.emit(card, Kind.RENEWED, Cause.CLOCK, tag=plan.code, detail={"prepaid": True})
-        elif card.auto_renew and card.balance >= plan.price:
-            engine.post(card, Kind.CHARGE, -plan.price, Cause.CLOCK, plan.code)
-            _start_term(engine, card)
-            engine.emit(card, Kind.RENEWED, Cause.CLOCK, tag=plan.code)  # auto-renewal: the common case, no detail
-        else:
-            why = "auto_renew_off" if not card.auto_renew else "insufficient_balance"
-            expire(engine, card, why)
+        if card.term_end != engine.now or card.phase in (State.CANCELLED, State.PENDING_CANCEL):
+            continue  # renewed, changed or cancelled since this was scheduled, or frozen under review
+        if not card.reasons & Reason.EXPIRED:
+            end_term(engine, card)
+
+
+def end_term(engine: "Engine", card: Card) -> None:
+    """A term has ended: use a prepaid term, else auto-renew if the balance covers the plan, else expire (EXP-1)."""
+    plan = card.plan
+    if card.prepaid_terms:
+        card.prepaid_terms -= 1
+        _start_term(engine, card)
+        engine.emit(card, Kind.RENEWED, Cause.CLOCK, tag=plan.code, detail={"prepaid": True})
+    elif card.auto_renew and card.balance >= plan.price:
+        engine.post(card, Kind.CHARGE, -plan.price, Cause.CLOCK, plan.code)
+        _start_term(engine, card)
+        engine.emit(card, Kind.RENEWED, Cause.CLOCK, tag=plan.code)  # auto-renewal: the common case, no detail
+    else:
+        expire(engine, card, "auto_renew_off" if not card.auto_renew else "insufficient_balance")
 
 
 def expire(engine: "Engine", card: Card, why: str) -> None:
@@ -73,7 +78,8 @@ def charge_retention_fee(engine: "Engine", card: Card) -> None:
 def charge_fees(engine: "Engine", cs: "CarrierState") -> None:
     """Cycle start: every card already in retention pays the month (cards expiring now pay in ``expire``)."""
     for card in list(cs.retained.values()):
-        charge_retention_fee(engine, card)
+        if card.phase != State.PENDING_CANCEL:  # a number being given up pays no retention
+            charge_retention_fee(engine, card)
 
 
 def on_limit(engine: "Engine", due: Due) -> None:
