@@ -8,33 +8,17 @@ normal review time; CAN-3 high-risk cards still go to manual review).
 
 from __future__ import annotations
 
-import io
 import random
 
-import openpyxl
 import pytest
-from conftest import new_imei, open_active
+from conftest import DOC, cancellable, new_imei, open_active, refused, wrong_check_digit, xlsx_from_template
 
 from simulator import SimError, Simulation
 from simulator.batch_files import write_template
 from simulator.identifiers import make_credit_code, make_iccid
 
-DOC = "91350100M000100Y43"
 FAST = "2027-01-04T00:00:00+08:00"  # 1 working day after Fri 2027-01-01 (New Year holiday) + weekend
 NORMAL = "2027-01-06T00:00:00+08:00"  # cmcc's 3 working days
-
-
-def refused(sim: Simulation, code: str, fn, *args, **kwargs) -> SimError:
-    before = sim.digest()
-    with pytest.raises(SimError) as info:
-        fn(*args, **kwargs)
-    assert info.value.code == code, info.value.message
-    assert sim.digest() == before
-    return info.value
-
-
-def wrong_check_digit(iccid: str) -> str:
-    return iccid[:-1] + str((int(iccid[-1]) + 1) % 10)
 
 
 def batch_file(fmt: str, operation: str, rows: list[list[object]]) -> tuple[bytes, str]:
@@ -42,25 +26,12 @@ def batch_file(fmt: str, operation: str, rows: list[list[object]]) -> tuple[byte
     if fmt == "csv":
         body = "".join(",".join("" if c is None else str(c) for c in row) + "\r\n" for row in rows)
         return write_template(operation, "csv") + body.encode("utf-8"), "batch.csv"
-    wb = openpyxl.load_workbook(io.BytesIO(write_template(operation, "xlsx")))
-    ws = wb.worksheets[0]
-    for row in rows:
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue(), "batch.xlsx"
+    return xlsx_from_template(operation, rows), "batch.xlsx"
 
 
 def run(sim: Simulation, account: str, operation: str, rows: list[list[object]], fmt: str = "csv", **kw):
     data, name = batch_file(fmt, operation, rows)
     return sim.batch(account, operation, data, name, **kw)
-
-
-def cancellable(sim: Simulation, account: str) -> str:
-    iccid = open_active(sim, account)
-    sim.set_auto_renew(account, iccid, False)
-    sim.unbind_device(account, iccid)
-    return iccid
 
 
 def codes(result: dict) -> list[tuple[int, bool, str | None]]:

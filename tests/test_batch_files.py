@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-
+from conftest import wrong_check_digit, xlsx_from_template
 
 from simulator.batch_files import (  # noqa: E402
     MAX_ROWS,
@@ -33,22 +33,8 @@ def luhn_digit(payload: str) -> str:
     return str((10 - total % 10) % 10)
 
 
-def wrong_check_digit(iccid: str) -> str:
-    return iccid[:-1] + str((int(iccid[-1]) + 1) % 10)
-
-
 def csv_bytes(text: str, encoding: str = "utf-8") -> bytes:
     return text.replace("\n", "\r\n").encode(encoding)
-
-
-def xlsx_from_template(operation: str, rows: list[list[object]]) -> bytes:
-    wb = openpyxl.load_workbook(io.BytesIO(write_template(operation, "xlsx")))
-    ws = wb.worksheets[0]
-    for row in rows:
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def test_luhn_helper_agrees_with_make_iccid() -> None:

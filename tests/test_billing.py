@@ -8,33 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import open_active
-from simulator import SimError, Simulation
+from conftest import open_active, refused, state_events, view
+from simulator import Simulation
 
 KB = 1024  # KB per MB
-
-
-def refused(sim: Simulation, code: str, fn, *args, **kwargs) -> SimError:
-    """Call ``fn``; it must raise SimError ``code`` and change nothing."""
-    before = sim.digest()
-    with pytest.raises(SimError) as info:
-        fn(*args, **kwargs)
-    assert info.value.code == code, info.value
-    assert sim.digest() == before
-    return info.value
-
-
-def view(sim: Simulation, iccid: str) -> dict:
-    return sim.card(iccid)
 
 
 def items(sim: Simulation, iccid: str) -> list[tuple[str, str | None, str, str]]:
     """The ledger as (time, item, amount, running balance)."""
     return [(r["time"], r["item"], r["amount"], r["balance"]) for r in sim.ledger(iccid)]
-
-
-def state_events(sim: Simulation, iccid: str) -> list[dict]:
-    return [e for e in sim.history(iccid) if e["kind"] == "state_changed"]
 
 
 def arrears_card(sim: Simulation, acct: str, carrier: str, plan: str, price: str, quota_mb: int) -> str:

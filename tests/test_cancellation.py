@@ -14,32 +14,13 @@ import random
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import new_imei, open_active
+from conftest import DOC, cancellable, new_imei, open_active, refused
 
-from simulator import SimError, Simulation
+from simulator import Simulation
 from simulator.identifiers import make_credit_code, make_resident_id
 
-DOC = "91350100M000100Y43"  # the `acct` fixture's credit code
 RID_X = make_resident_id(random.Random(10))  # a resident id whose check character is X
 RID = make_resident_id(random.Random(7))
-
-
-def refused(sim: Simulation, code: str, fn, *args, **kwargs) -> SimError:
-    before = sim.digest()
-    with pytest.raises(SimError) as info:
-        fn(*args, **kwargs)
-    assert info.value.code == code, info.value.message
-    assert sim.digest() == before
-    return info.value
-
-
-def cancellable(sim: Simulation, account: str, carrier: str = "cmcc", plan: str | None = None, **kw) -> str:
-    """An active card with CAN-1's preconditions met (auto-renew off, device unbound, no arrears)."""
-    plan = plan or {"cmcc": "CMCC-M100", "cucc": "CUCC-M50", "ctcc": "CTCC-M20"}[carrier]
-    iccid = open_active(sim, account, carrier, plan, **kw)
-    sim.set_auto_renew(account, iccid, False)
-    sim.unbind_device(account, iccid)
-    return iccid
 
 
 def in_arrears(sim: Simulation, account: str, carrier: str = "cmcc") -> str:

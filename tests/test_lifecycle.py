@@ -9,22 +9,10 @@ API).
 from __future__ import annotations
 
 import pytest
-from conftest import new_imei, open_active
+from conftest import DOC, new_imei, open_active, refused
 
-from simulator import SimError, Simulation
+from simulator import Simulation
 from simulator.identifiers import iccid_problem, make_iccid
-
-DOC = "91350100M000100Y43"  # the `acct` fixture's business licence (credit code)
-
-
-def refused(sim: Simulation, code: str, fn, *args, **kwargs) -> SimError:
-    """Call ``fn``, expect a SimError with ``code`` and prove the refusal changed nothing."""
-    before = sim.digest()
-    with pytest.raises(SimError) as info:
-        fn(*args, **kwargs)
-    assert info.value.code == code, info.value.message
-    assert sim.digest() == before
-    return info.value
 
 
 def transitions(sim: Simulation, iccid: str) -> list[tuple]:

@@ -9,26 +9,9 @@ from __future__ import annotations
 
 import random
 
-import pytest
-from conftest import new_imei, open_active
+from conftest import DOC, new_imei, open_active, refused, wrong_check_digit
 
-from simulator import SimError, Simulation
 from simulator.identifiers import iccid_problem, make_iccid, make_resident_id
-
-DOC = "91350100M000100Y43"
-
-
-def refused(sim: Simulation, code: str, fn, *args, **kwargs) -> SimError:
-    before = sim.digest()
-    with pytest.raises(SimError) as info:
-        fn(*args, **kwargs)
-    assert info.value.code == code, info.value.message
-    assert sim.digest() == before
-    return info.value
-
-
-def wrong_check_digit(iccid: str) -> str:
-    return iccid[:-1] + str((int(iccid[-1]) + 1) % 10)
 
 
 # ---------------------------------------------------------------------------------------------------- LOST-1

@@ -7,31 +7,7 @@ in seconds and ``until``), reads still work, its active cards are stopped for ``
 
 from __future__ import annotations
 
-import pytest
-
-from conftest import new_imei, open_active
-from simulator import SimError
-
-
-def t(day: str, time: str = "00:00:00") -> str:
-    return f"{day}T{time}+08:00"
-
-
-def refused(call, code):
-    with pytest.raises(SimError) as info:
-        call()
-    assert info.value.code == code, (info.value.code, info.value.message)
-    return info.value
-
-
-def state(sim, iccid):
-    card = sim.card(iccid)
-    return card["state"], card["reasons"]
-
-
-def changes(sim, iccid, since=0):
-    return [(e["old_state"], e["new_state"], e["reasons"], e["change"], e["cause"], e["time"])
-            for e in sim.history(iccid)[since:] if e["kind"] == "state_changed"]
+from conftest import changes, new_imei, open_active, refused, state, t
 
 
 def platform_ops(sim, acct, iccid):
@@ -59,11 +35,11 @@ def test_maint1_window_stops_active_cards_and_ops_raise_carrier_unavailable(sim,
 
     before = sim.digest()
     for name, op in platform_ops(sim, acct, c).items():
-        err = refused(op, "carrier_unavailable")
+        err = refused(sim, "carrier_unavailable", op)
         assert err.status == 503, name
         assert err.detail["retry_after"] == 7200, name
         assert err.detail["until"] == t("2027-01-05", "03:00:00")
-    refused(lambda: sim.open_card(acct, "cmcc", "CMCC-M100"), "carrier_unavailable")
+    refused(sim, "carrier_unavailable", sim.open_card, acct, "cmcc", "CMCC-M100")
     assert sim.digest() == before
 
     usage = sim.report_usage(c, mb=1)  # traffic is a world event: not refused with an error, just not carried
@@ -73,11 +49,11 @@ def test_maint1_window_stops_active_cards_and_ops_raise_carrier_unavailable(sim,
 def test_maint1_retry_after_counts_down_to_the_end(sim, acct):
     c = open_active(sim, acct)
     sim.start_maintenance("cmcc", until=t("2027-01-01", "02:00:00"))
-    assert refused(lambda: sim.top_up(acct, c, "1"), "carrier_unavailable").detail["retry_after"] == 7200
+    assert refused(sim, "carrier_unavailable", sim.top_up, acct, c, "1").detail["retry_after"] == 7200
     sim.advance(by="30 minutes")
-    assert refused(lambda: sim.top_up(acct, c, "1"), "carrier_unavailable").detail["retry_after"] == 5400
+    assert refused(sim, "carrier_unavailable", sim.top_up, acct, c, "1").detail["retry_after"] == 5400
     sim.advance(to=t("2027-01-01", "01:59:59"))
-    assert refused(lambda: sim.top_up(acct, c, "1"), "carrier_unavailable").detail["retry_after"] == 1
+    assert refused(sim, "carrier_unavailable", sim.top_up, acct, c, "1").detail["retry_after"] == 1
     assert state(sim, c) == ("suspended", ["maintenance"])
 
 
@@ -132,7 +108,7 @@ def test_maint1_without_stopping_cards_the_api_is_still_unavailable(sim, acct):
     sim.start_maintenance("cmcc", duration="1 hour", stop_cards=False)
     assert state(sim, c) == ("active", [])
     assert sim.report_usage(c, mb=1).accepted_kb == 1024
-    refused(lambda: sim.suspend(acct, c), "carrier_unavailable")
+    refused(sim, "carrier_unavailable", sim.suspend, acct, c)
     sim.advance(by="1 hour")
     sim.suspend(acct, c)
     assert state(sim, c) == ("suspended", ["manual"])
@@ -154,7 +130,7 @@ def test_maint1_card_not_yet_activated_waits_for_the_end(sim, acct):
     sim.start_maintenance("cmcc", duration="1 hour")
     assert state(sim, c) == ("ready", [])
     before = sim.digest()
-    refused(lambda: sim.activate(acct, c, new_imei()), "carrier_unavailable")
+    refused(sim, "carrier_unavailable", sim.activate, acct, c, new_imei())
     assert sim.digest() == before
     sim.advance(by="1 hour")
     assert state(sim, c) == ("ready", [])
@@ -173,7 +149,7 @@ def test_maint1_ending_early_recovers_at_once_and_the_planned_end_does_nothing(s
     sim.advance(by="5 hours")
     assert len(sim.history(c)) == count
     before = sim.digest()
-    refused(lambda: sim.end_maintenance("cmcc"), "no_maintenance")
+    refused(sim, "no_maintenance", sim.end_maintenance, "cmcc")
     assert sim.digest() == before
 
 
@@ -184,7 +160,7 @@ def test_maint1_extended_window_holds_until_the_new_end(sim, acct):
     sim.start_maintenance("cmcc", until=t("2027-01-01", "04:00:00"))
     sim.advance(to=t("2027-01-01", "02:00:00"))
     assert state(sim, c) == ("suspended", ["maintenance"])
-    assert refused(lambda: sim.top_up(acct, c, "1"), "carrier_unavailable").detail["retry_after"] == 7200
+    assert refused(sim, "carrier_unavailable", sim.top_up, acct, c, "1").detail["retry_after"] == 7200
     sim.advance(to=t("2027-01-01", "04:00:00"))
     assert state(sim, c) == ("active", [])
     assert len([e for e in changes(sim, c) if e[2] == ["maintenance"]]) == 2  # one stop, one recovery
@@ -211,13 +187,13 @@ def test_maint1_invalid_windows_are_refused_and_change_nothing(sim, acct):
     open_active(sim, acct)
     sim.advance(to=t("2027-01-02"))
     before = sim.digest()
-    refused(lambda: sim.start_maintenance("cmcc", until=t("2027-01-01")), "invalid_input")  # in the past
-    refused(lambda: sim.start_maintenance("cmcc", until=t("2027-01-02")), "invalid_input")  # ends now
-    refused(lambda: sim.start_maintenance("cmcc", until=t("2027-01-03"), duration="1 hour"), "invalid_input")
-    refused(lambda: sim.start_maintenance("cmcc"), "invalid_input")
-    refused(lambda: sim.start_maintenance("cmcc", duration="soon"), "invalid_input")
-    assert refused(lambda: sim.start_maintenance("acme", duration="1 hour"), "carrier_not_found").status == 404
-    refused(lambda: sim.end_maintenance("cmcc"), "no_maintenance")
+    refused(sim, "invalid_input", sim.start_maintenance, "cmcc", until=t("2027-01-01"))  # in the past
+    refused(sim, "invalid_input", sim.start_maintenance, "cmcc", until=t("2027-01-02"))  # ends now
+    refused(sim, "invalid_input", sim.start_maintenance, "cmcc", until=t("2027-01-03"), duration="1 hour")
+    refused(sim, "invalid_input", sim.start_maintenance, "cmcc")
+    refused(sim, "invalid_input", sim.start_maintenance, "cmcc", duration="soon")
+    assert refused(sim, "carrier_not_found", sim.start_maintenance, "acme", duration="1 hour").status == 404
+    refused(sim, "no_maintenance", sim.end_maintenance, "cmcc")
     assert sim.digest() == before
 
 
@@ -239,8 +215,8 @@ def test_maint1_another_accounts_card_stays_not_found_during_the_window(sim, acc
     sim.start_maintenance("cmcc", duration="1 hour")
     before = sim.digest()
     # PLAN-3 first: another account learns nothing about the card, not even that its carrier is in maintenance
-    assert refused(lambda: sim.top_up(other, c, "1"), "card_not_found").status == 404
-    assert refused(lambda: sim.card(c, other), "card_not_found").status == 404
+    assert refused(sim, "card_not_found", sim.top_up, other, c, "1").status == 404
+    assert refused(sim, "card_not_found", sim.card, c, other).status == 404
     assert sim.digest() == before
 
 

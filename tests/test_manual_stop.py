@@ -12,27 +12,11 @@ import random
 
 import pytest
 
-from conftest import new_imei, open_active
+from conftest import new_imei, open_active, refused, state, t
 from simulator import SimError
 from simulator.identifiers import make_resident_id
 
 QUOTA_KB = 100 * 1024  # CMCC-M100
-
-
-def t(day: str, time: str = "00:00:00") -> str:
-    return f"{day}T{time}+08:00"
-
-
-def refused(call, code):
-    with pytest.raises(SimError) as info:
-        call()
-    assert info.value.code == code, (info.value.code, info.value.message)
-    return info.value
-
-
-def state(sim, iccid):
-    card = sim.card(iccid)
-    return card["state"], card["reasons"]
 
 
 def last_change(sim, iccid):
@@ -73,21 +57,21 @@ def test_man1_suspend_twice_is_already_suspended(sim, acct):
     c = open_active(sim, acct)
     sim.suspend(acct, c)
     before = sim.digest()
-    refused(lambda: sim.suspend(acct, c), "already_suspended")
+    refused(sim, "already_suspended", sim.suspend, acct, c)
     assert sim.digest() == before
 
 
 def test_man1_resume_without_manual_stop_is_refused(sim, acct):
     c = open_active(sim, acct)
     before = sim.digest()
-    err = refused(lambda: sim.resume(acct, c), "not_manually_suspended")
+    err = refused(sim, "not_manually_suspended", sim.resume, acct, c)
     assert err.detail["reasons"] == []
     assert sim.digest() == before
 
     sim.report_usage(c, kb=QUOTA_KB)  # stopped for quota, not manually
     assert state(sim, c) == ("suspended", ["quota"])
     before = sim.digest()
-    err = refused(lambda: sim.resume(acct, c), "not_manually_suspended")
+    err = refused(sim, "not_manually_suspended", sim.resume, acct, c)
     assert err.detail["reasons"] == ["quota"]
     assert sim.digest() == before
 
@@ -101,7 +85,7 @@ def test_man1_suspend_refused_when_expired(sim, acct):
     sim.advance(to=t("2027-02-01"))
     assert state(sim, c) == ("retained", ["expired"])
     before = sim.digest()
-    err = refused(lambda: sim.suspend(acct, c), "manual_suspend_not_allowed")
+    err = refused(sim, "manual_suspend_not_allowed", sim.suspend, acct, c)
     assert err.detail["reasons"] == ["expired"]
     assert err.status == 409
     assert "expired" in err.message
@@ -122,7 +106,7 @@ def test_man1_suspend_refused_when_in_arrears(sim, acct):
     assert sim.card(over)["balance"] == "-0.29"
     assert state(sim, over) == ("suspended", ["arrears"])
     before = sim.digest()
-    err = refused(lambda: sim.suspend(acct, over), "manual_suspend_not_allowed")
+    err = refused(sim, "manual_suspend_not_allowed", sim.suspend, acct, over)
     assert err.detail["reasons"] == ["arrears"]
     assert sim.digest() == before
 
@@ -143,7 +127,7 @@ def test_man1_suspend_refused_when_over_quota(sim, acct):
     sim.report_usage(full, kb=QUOTA_KB)
     assert state(sim, full) == ("suspended", ["quota"])
     before = sim.digest()
-    err = refused(lambda: sim.suspend(acct, full), "manual_suspend_not_allowed")
+    err = refused(sim, "manual_suspend_not_allowed", sim.suspend, acct, full)
     assert err.detail["reasons"] == ["quota"]
     assert sim.digest() == before
 
@@ -157,7 +141,7 @@ def test_man1_refusal_names_every_blocking_reason(sim, acct):
     sim.advance(to=t("2027-02-01"))  # expired, and the retention fee put it in arrears
     assert state(sim, c) == ("retained", ["arrears", "expired"])
     before = sim.digest()
-    err = refused(lambda: sim.suspend(acct, c), "manual_suspend_not_allowed")
+    err = refused(sim, "manual_suspend_not_allowed", sim.suspend, acct, c)
     assert err.detail["reasons"] == ["expired", "arrears"]
     assert "expired" in err.message and "arrears" in err.message
     assert sim.digest() == before
@@ -169,7 +153,7 @@ def test_man1_ctcc_arrears_paid_but_not_reactivated_still_refuse(sim, acct):
     assert sim.card(c)["balance"] == "-0.25"
     sim.top_up(acct, c, "1")  # balance 0.75, but ctcc keeps the arrears stop until re-activation
     assert state(sim, c) == ("suspended", ["arrears"])
-    err = refused(lambda: sim.suspend(acct, c), "manual_suspend_not_allowed")
+    err = refused(sim, "manual_suspend_not_allowed", sim.suspend, acct, c)
     assert err.detail["reasons"] == ["arrears"]
 
     sim.reactivate(acct, c)
@@ -180,26 +164,26 @@ def test_man1_ctcc_arrears_paid_but_not_reactivated_still_refuse(sim, acct):
 def test_man1_only_an_activated_card_can_be_stopped(sim, acct):
     c = sim.open_card(acct, "cmcc", "CMCC-M100")
     before = sim.digest()
-    refused(lambda: sim.suspend(acct, c), "invalid_state")
-    refused(lambda: sim.resume(acct, c), "not_manually_suspended")
+    refused(sim, "invalid_state", sim.suspend, acct, c)
+    refused(sim, "not_manually_suspended", sim.resume, acct, c)
     assert sim.digest() == before
 
 
 def test_man1_another_accounts_card_is_not_found(sim, acct, other):
     c = open_active(sim, acct)
     before = sim.digest()
-    assert refused(lambda: sim.suspend(other, c), "card_not_found").status == 404
+    assert refused(sim, "card_not_found", sim.suspend, other, c).status == 404
     assert sim.digest() == before
     sim.suspend(acct, c)
     before = sim.digest()
-    assert refused(lambda: sim.resume(other, c), "card_not_found").status == 404
+    assert refused(sim, "card_not_found", sim.resume, other, c).status == 404
     assert sim.digest() == before
 
 
 def test_man1_bad_iccid_is_refused(sim, acct):
     before = sim.digest()
-    refused(lambda: sim.suspend(acct, "8986001234"), "invalid_iccid")
-    refused(lambda: sim.suspend(acct, 898600), "invalid_input")
+    refused(sim, "invalid_iccid", sim.suspend, acct, "8986001234")
+    refused(sim, "invalid_input", sim.suspend, acct, 898600)
     assert sim.digest() == before
 
 

@@ -9,29 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import open_active
+from conftest import kinds, open_active, refused, view
 from simulator import SimError, Simulation
 from simulator.batch_files import write_template
 from simulator.identifiers import make_iccid
 
 KB = 1024
-
-
-def refused(sim: Simulation, code: str, fn, *args, **kwargs) -> SimError:
-    before = sim.digest()
-    with pytest.raises(SimError) as info:
-        fn(*args, **kwargs)
-    assert info.value.code == code, info.value
-    assert sim.digest() == before
-    return info.value
-
-
-def view(sim: Simulation, iccid: str) -> dict:
-    return sim.card(iccid)
-
-
-def kinds(sim: Simulation, iccid: str, *wanted: str) -> list[dict]:
-    return [e for e in sim.history(iccid) if e["kind"] in wanted]
 
 
 # ------------------------------------------------------------------ PLAN-1

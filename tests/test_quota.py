@@ -9,28 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import open_active
-from simulator import SimError, Simulation
+from conftest import open_active, refused, state_events, view
+from simulator import Simulation
 
 KB = 1024  # KB per MB
 M100 = 100 * KB  # CMCC-M100's quota in KB
-
-
-def refused(sim: Simulation, code: str, fn, *args, **kwargs) -> SimError:
-    before = sim.digest()
-    with pytest.raises(SimError) as info:
-        fn(*args, **kwargs)
-    assert info.value.code == code, info.value
-    assert sim.digest() == before
-    return info.value
-
-
-def view(sim: Simulation, iccid: str) -> dict:
-    return sim.card(iccid)
-
-
-def state_events(sim: Simulation, iccid: str) -> list[dict]:
-    return [e for e in sim.history(iccid) if e["kind"] == "state_changed"]
 
 
 def card_alerts(sim: Simulation, iccid: str) -> list[int]:

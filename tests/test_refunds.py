@@ -10,20 +10,7 @@ request as long as nothing has been charged since it.
 from __future__ import annotations
 
 import pytest
-from conftest import new_imei, open_active
-
-from simulator import SimError, Simulation
-
-DOC = "91350100M000100Y43"
-
-
-def refused(sim: Simulation, code: str, fn, *args, **kwargs) -> SimError:
-    before = sim.digest()
-    with pytest.raises(SimError) as info:
-        fn(*args, **kwargs)
-    assert info.value.code == code, info.value.message
-    assert sim.digest() == before
-    return info.value
+from conftest import DOC, new_imei, open_active, refused
 
 
 # ---------------------------------------------------------------------------------------------------- unused months

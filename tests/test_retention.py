@@ -9,12 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import open_active
-from simulator import SimError
-
-
-def t(day: str, time: str = "00:00:00") -> str:
-    return f"{day}T{time}+08:00"
+from conftest import open_active, refused, t
 
 
 def retention_fees(sim, iccid):
@@ -23,13 +18,6 @@ def retention_fees(sim, iccid):
 
 def events(sim, iccid, kind):
     return [e for e in sim.history(iccid) if e["kind"] == kind]
-
-
-def refused(call, code):
-    with pytest.raises(SimError) as info:
-        call()
-    assert info.value.code == code, (info.value.code, info.value.message)
-    return info.value
 
 
 # ---------------------------------------------------------------------------------------------------- EXP-1
@@ -173,14 +161,14 @@ def test_exp2_renew_refused_while_the_balance_does_not_cover_the_plan(sim, acct)
     assert sim.card(c)["balance"] == "-5.00"
 
     before = sim.digest()
-    err = refused(lambda: sim.renew(acct, c), "insufficient_balance")
+    err = refused(sim, "insufficient_balance", sim.renew, acct, c)
     assert err.status == 402
     assert sim.digest() == before
 
     sim.top_up(acct, c, "9.99")  # balance 4.99: one fen short of the price
     assert sim.card(c)["reasons"] == ["expired"]  # cmcc resumes arrears on payment (BILL-5)
     before = sim.digest()
-    refused(lambda: sim.renew(acct, c), "insufficient_balance")
+    refused(sim, "insufficient_balance", sim.renew, acct, c)
     assert sim.digest() == before
 
     sim.top_up(acct, c, "0.01")
@@ -193,7 +181,7 @@ def test_exp2_renew_of_another_accounts_card_is_not_found_and_changes_nothing(si
     c = open_active(sim, acct, "cmcc", "CMCC-M100", auto_renew=False)
     sim.advance(to=t("2027-02-02"))
     before = sim.digest()
-    err = refused(lambda: sim.renew(other, c), "card_not_found")
+    err = refused(sim, "card_not_found", sim.renew, other, c)
     assert err.status == 404
     assert sim.digest() == before
     assert sim.card(c)["state"] == "retained"
@@ -202,7 +190,7 @@ def test_exp2_renew_of_another_accounts_card_is_not_found_and_changes_nothing(si
 def test_exp2_renew_of_a_card_never_activated_is_refused(sim, acct):
     c = sim.open_card(acct, "cmcc", "CMCC-M100", payment="100")
     before = sim.digest()
-    refused(lambda: sim.renew(acct, c), "invalid_state")
+    refused(sim, "invalid_state", sim.renew, acct, c)
     assert sim.digest() == before
 
 
@@ -373,7 +361,7 @@ def test_ret2_card_cancelled_day_after_retention_limit(sim, acct):
     assert sim.card(c)["state"] == "cancelled"
 
     before = sim.digest()
-    refused(lambda: sim.renew(acct, c), "card_cancelled")  # RET-3
+    refused(sim, "card_cancelled", sim.renew, acct, c)  # RET-3
     assert sim.digest() == before
 
 
@@ -405,7 +393,7 @@ def test_ret3_cancelled_card_cannot_be_renewed_resumed_or_paid_into(sim, acct):
                  lambda: sim.set_auto_renew(acct, c, True),
                  lambda: sim.buy_addon(acct, c, "CMCC-ADD100"),
                  lambda: sim.appeal_region(acct, c)):
-        refused(call, "card_cancelled")
+        refused(sim, "card_cancelled", call)
     assert sim.digest() == before
 
     usage = sim.report_usage(c, mb=1)
