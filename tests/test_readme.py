@@ -18,6 +18,5 @@ def test_readme_engine_example_is_ten_lines_and_runs():
         exec(compile(block, "README.md", "exec"), {})
     assert out.getvalue().splitlines() == [
         "suspended ['quota']",
-        "retained 2027-05-01T00:00:00+08:00",
         "cancelled 0.00",
     ]
