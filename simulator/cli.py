@@ -133,6 +133,15 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .http.server import serve  # aiohttp is imported only by the commands that serve
+
+    if args.rate <= 0:
+        _console(stderr=True).print("carriersim: error: --rate must be positive (simulated seconds per second)")
+        return 2
+    return serve(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="carriersim", description="A fake multi-carrier IoT connectivity platform "
                                  "with a clock you can move.")
@@ -148,6 +157,22 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also load this carrier profile (YAML); may repeat")
     demo.add_argument("--quiet", action="store_true", help="no progress bars, no sample history")
     demo.set_defaults(func=cmd_demo)
+
+    srv = sub.add_parser("serve", help="run the HTTP API (native /v1, test control /_sim, webhooks)")
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    srv.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    srv.add_argument("--seed", type=int, default=1, help="seed of the world and of generated fleets")
+    srv.add_argument("--fleet", type=int, default=0, metavar="N", help="generate N cards at start")
+    srv.add_argument("--start", default="2027-01-01T00:00:00+08:00", help="simulated start time (ISO-8601)")
+    srv.add_argument("--clock", choices=("frozen", "accelerated"), default="frozen",
+                     help="frozen (moves only when told) or accelerated (moves at --rate)")
+    srv.add_argument("--rate", type=float, default=86400.0,
+                     help="simulated seconds per real second when accelerated (default 86400: a day a second)")
+    srv.add_argument("--admin-token", help="token for /_sim (default: $CARRIERSIM_ADMIN_TOKEN, else generated)")
+    srv.add_argument("--no-test-control", action="store_true", help="serve no /_sim routes at all")
+    srv.add_argument("--profile", action="append", default=[], metavar="FILE", help="also load this profile")
+    srv.add_argument("--access-log", action="store_true", help="log every request")
+    srv.set_defaults(func=cmd_serve)
 
     prof = sub.add_parser("profiles", help="list the shipped carrier profiles, or validate profile files")
     prof.add_argument("--validate", nargs="+", metavar="FILE", help="check these profile files and exit")

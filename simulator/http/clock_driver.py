@@ -1,0 +1,73 @@
+"""Accelerated clock: the one place the server reads the wall clock.
+
+The engine never reads real time (its clock moves only by ``advance``). In accelerated mode this driver issues
+those advances: every tick it moves the simulated clock to ``anchor + (wall - wall_anchor) × rate``, so with a
+rate of 86400 a simulated day passes each real second and cycle starts and expiries happen on their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Callable
+
+from ..simulation import Simulation
+
+TICK_SECONDS = 0.05
+
+
+class ClockDriver:
+    def __init__(self, get_sim: Callable[[], Simulation], mode: str = "frozen", rate: float = 1.0,
+                 on_advance: Callable[[], None] | None = None) -> None:
+        self._get_sim = get_sim
+        self.mode = mode
+        self.rate = rate
+        self._on_advance = on_advance
+        self._anchor_sim = 0
+        self._anchor_wall = 0.0
+        self._task: asyncio.Task | None = None
+        self.reanchor()
+
+    def reanchor(self) -> None:
+        """Start counting accelerated time from now (after a mode change, a jump or a reset)."""
+        self._anchor_sim = self._get_sim().now
+        self._anchor_wall = time.monotonic()
+
+    def set_mode(self, mode: str, rate: float | None = None) -> None:
+        self.tick()  # settle the time accelerated so far before changing pace
+        self.mode = mode
+        if rate is not None:
+            self.rate = rate
+        self.reanchor()
+
+    def tick(self) -> None:
+        if self.mode != "accelerated":
+            return
+        sim = self._get_sim()
+        target = self._anchor_sim + int((time.monotonic() - self._anchor_wall) * self.rate)
+        if target > sim.now:
+            sim.advance(to=target)
+            if self._on_advance is not None:
+                self._on_advance()
+
+    def view(self) -> dict[str, object]:
+        sim = self._get_sim()
+        return {"now": sim.iso(sim.now), "mode": self.mode, "rate": self.rate}
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            self.tick()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None

@@ -1,0 +1,148 @@
+"""Test control (``/_sim``), behind the admin token: the clock, accounts and keys, fleets, the network's view of
+a card (usage, region, device), carrier holds and maintenance windows, faults, reset. What no real carrier offers,
+and what makes a three-month scenario a two-second test."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..errors import SimError
+from ..fleet import FleetSpec, generate
+from ..simulation import Simulation
+from .native import get_account
+from .tenancy import KeyRing
+
+if TYPE_CHECKING:
+    from .app import Ctx
+
+HANDLERS: dict[str, Callable[["Ctx"], Any]] = {}
+
+
+def handler(op_id: str) -> Callable:
+    def register(fn: Callable) -> Callable:
+        HANDLERS[op_id] = fn
+        return fn
+    return register
+
+
+@handler("getClock")
+def get_clock(ctx: "Ctx") -> dict[str, Any]:
+    ctx.state.clock.tick()
+    return ctx.state.clock.view()
+
+
+@handler("advanceClock")
+def advance(ctx: "Ctx") -> dict[str, Any]:
+    """Answers once every job due on the way has run: the world has settled at the target time."""
+    clock = ctx.state.clock
+    clock.tick()
+    result = ctx.sim.advance(to=ctx.body.get("to"), by=ctx.body.get("by"))
+    clock.reanchor()
+    return {**result, "now": ctx.sim.iso(ctx.sim.now)}
+
+
+@handler("setClockMode")
+def set_mode(ctx: "Ctx") -> dict[str, Any]:
+    ctx.state.clock.set_mode(ctx.body["mode"], ctx.body.get("rate"))
+    return ctx.state.clock.view()
+
+
+@handler("createAccount")
+def create_account(ctx: "Ctx") -> tuple[int, dict[str, Any]]:
+    b = ctx.body
+    account = ctx.sim.create_account(b["name"], kind=b.get("kind", "enterprise"), channel=b.get("channel", "direct"),
+                                     verified=b.get("verified", False), id_number=b.get("id_number"))
+    key = ctx.state.keys.issue(account)
+    view = get_account(_as(ctx, account))
+    return 201, {"account": view, "api_key": key}
+
+
+def _as(ctx: "Ctx", account: str) -> "Ctx":
+    return type(ctx)(ctx.state, account, {}, {}, {})
+
+
+@handler("createApiKey")
+def create_key(ctx: "Ctx") -> tuple[int, dict[str, Any]]:
+    account = ctx.params["account_id"]
+    if account not in ctx.sim.accounts:
+        raise SimError("account_not_found", f"No account {account!r} was found.", status=404)
+    return 201, {"account": account, "api_key": ctx.state.keys.issue(account)}
+
+
+@handler("generateFleet")
+def fleet(ctx: "Ctx") -> tuple[int, dict[str, Any]]:
+    b = ctx.body
+    spec = FleetSpec(accounts=b.get("accounts", max(1, b["cards"] // 50)), cards=b["cards"],
+                     seed=b.get("seed", ctx.sim.seed))
+    built = generate(ctx.sim, spec)
+    return 201, {"accounts": [{"account": a, "api_key": ctx.state.keys.issue(a)} for a in built.accounts],
+                 "cards": len(built.cards)}
+
+
+@handler("reportUsage")
+def usage(ctx: "Ctx") -> dict[str, Any]:
+    b = ctx.body
+    result = ctx.sim.report_usage(ctx.params["iccid"], mb=b.get("mb"), kb=b.get("kb"), region=b.get("region"),
+                                  imei=b.get("imei"))
+    return asdict(result)
+
+
+@handler("barCard")
+def bar(ctx: "Ctx") -> dict[str, Any]:
+    ctx.sim.carrier_bar(ctx.params["iccid"], ctx.body.get("note", ""))
+    return ctx.sim.card(ctx.params["iccid"])
+
+
+@handler("releaseCard")
+def release(ctx: "Ctx") -> dict[str, Any]:
+    ctx.sim.carrier_release(ctx.params["iccid"])
+    return ctx.sim.card(ctx.params["iccid"])
+
+
+@handler("startMaintenance")
+def start_maintenance(ctx: "Ctx") -> dict[str, Any]:
+    b, carrier = ctx.body, ctx.params["carrier"]
+    ctx.sim.start_maintenance(carrier, until=b.get("until"), duration=b.get("duration"),
+                              stop_cards=b.get("stop_cards", True))
+    return {"carrier": carrier, "until": ctx.sim.iso(ctx.sim.carrier(carrier).maintenance_until)}
+
+
+@handler("endMaintenance")
+def end_maintenance(ctx: "Ctx") -> tuple[int, None]:
+    ctx.sim.end_maintenance(ctx.params["carrier"])
+    return 204, None
+
+
+@handler("createFault")
+def create_fault(ctx: "Ctx") -> tuple[int, dict[str, Any]]:
+    return 201, ctx.state.faults.add(ctx.body).view()
+
+
+@handler("listFaults")
+def list_faults(ctx: "Ctx") -> dict[str, Any]:
+    return {"items": [f.view() for f in ctx.state.faults.faults]}
+
+
+@handler("clearFaults")
+def clear_faults(ctx: "Ctx") -> tuple[int, None]:
+    ctx.state.faults.clear()
+    return 204, None
+
+
+@handler("resetWorld")
+def reset(ctx: "Ctx") -> dict[str, Any]:
+    """A new, empty world: accounts, keys, cards, webhooks, idempotency records and faults are gone."""
+    old = ctx.sim
+    sim = Simulation(seed=ctx.body.get("seed", old.seed), start=ctx.body.get("start", old.now), timezone=str(old.tz),
+                     profiles=[cs.profile for cs in old.carriers.values()])
+    state = ctx.state
+    state.sim = sim
+    state.keys = KeyRing(sim.seed)
+    state.idempotency.clear()
+    state.faults.clear()
+    state.batch_jobs.clear()
+    for sub_id in list(state.webhooks.subs):
+        state.webhooks.remove(state.webhooks.subs[sub_id].account_id, sub_id)
+    state.clock.reanchor()
+    return state.clock.view()

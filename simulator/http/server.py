@@ -1,0 +1,63 @@
+"""``carriersim serve``: run the HTTP API until Ctrl-C (or SIGTERM), then stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import sys
+from typing import Any
+
+from aiohttp import web
+
+from ..fleet import FleetSpec, generate
+from ..profile import builtin_profiles, load_profile
+from ..simulation import Simulation
+from .app import STATE, create_app
+
+
+async def run(args: Any) -> int:
+    sim = Simulation(seed=args.seed, start=args.start, profiles=builtin_profiles() + [load_profile(p)
+                                                                                      for p in args.profile])
+    token = args.admin_token or os.environ.get("CARRIERSIM_ADMIN_TOKEN")
+    generated = token is None and not args.no_test_control
+    if generated:
+        token = secrets.token_urlsafe(18)
+    app = create_app(sim, admin_token=token, test_control=not args.no_test_control, clock=args.clock,
+                     rate=args.rate)
+    fleet_note = ""
+    if args.fleet:
+        built = generate(sim, FleetSpec(accounts=max(1, args.fleet // 50), cards=args.fleet, seed=args.seed))
+        keys = app[STATE].keys
+        first = built.accounts[0]
+        fleet_note = (f"; fleet of {len(built.cards)} cards in {len(built.accounts)} accounts "
+                      f"(key for {first}: {keys.issue(first)})")
+    runner = web.AppRunner(app, access_log=logging.getLogger("carriersim.access") if args.access_log else None)
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port)
+    try:
+        await site.start()
+    except OSError as exc:
+        print(f"carriersim: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        await runner.cleanup()
+        return 1
+    port = site._server.sockets[0].getsockname()[1]  # the real port when --port 0 asked for any free one
+    control = "test control disabled" if args.no_test_control else (
+        f"admin token {token}" if generated else "admin token from the command line/environment")
+    print(f"carriersim ready at http://{args.host}:{port} (clock {args.clock} at {sim.iso(sim.now)}; {control}"
+          f"{fleet_note})", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("carriersim: stopping", file=sys.stderr, flush=True)
+    await runner.cleanup()
+    return 0
+
+
+def serve(args: Any) -> int:
+    return asyncio.run(run(args))

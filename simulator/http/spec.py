@@ -1,0 +1,420 @@
+"""The API's one description: every operation's method, path, request and response schemas.
+
+The router registers handlers by ``operationId`` from this table, request bodies are validated against the same
+schemas, and ``openapi()`` renders it as the OpenAPI 3.1 document served at ``/openapi.json`` and committed as
+``simulator/http/openapi.json`` (a test keeps the file and the code in step). One source, so the document cannot
+drift from the server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..events import Kind
+from ..model import REASON_NAMES, State
+
+S = dict[str, Any]
+NULL_STR: S = {"type": ["string", "null"]}
+DATETIME: S = {"type": "string", "format": "date-time"}
+NULL_DATETIME: S = {"type": ["string", "null"], "format": "date-time"}
+MONEY: S = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "description": "CNY, exact, e.g. \"5.00\""}
+MONEY_IN: S = {"oneOf": [{"type": "string", "pattern": r"^[0-9]{1,7}(\.[0-9]{1,2})?$"},
+                         {"type": "number", "minimum": 0.01, "maximum": 100000}],
+               "description": "CNY, at most 2 decimals"}
+ICCID: S = {"type": "string", "pattern": "^[0-9]{19,20}$", "description": "19–20 digits, Luhn check digit (ID-1)"}
+IMEI: S = {"type": "string", "pattern": "^[0-9]{15}$", "description": "15 digits, Luhn check digit (ID-1)"}
+STATES = [s.label for s in State]
+REASONS = list(REASON_NAMES.values())
+CODE: S = {"type": "string", "minLength": 1, "maxLength": 64}
+
+
+def obj(props: S, required: list[str] | None = None, *, extra: bool = False, **more: Any) -> S:
+    """An object schema; request bodies refuse unknown fields (``extra=False``)."""
+    out: S = {"type": "object", "properties": props, "additionalProperties": extra, **more}
+    if required:
+        out["required"] = required
+    return out
+
+
+def ref(name: str) -> S:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def items_of(name: str, **more: S) -> S:
+    return obj({"items": {"type": "array", "items": ref(name)}, **more}, ["items"], extra=True)
+
+
+USAGE: S = obj({
+    "cycle_mb": {"type": "number"}, "quota_used_mb": {"type": "number"}, "addon_mb": {"type": "number"},
+    "quota_mb": {"type": "number"}, "test_used_mb": {"type": "number"},
+    "pool": obj({"id": {"type": "string"}, "used_mb": {"type": "number"}, "quota_mb": {"type": "number"}},
+                ["id", "used_mb", "quota_mb"], extra=True),
+}, ["cycle_mb", "quota_used_mb", "addon_mb", "quota_mb"], extra=True)
+
+CARD: S = obj({
+    "iccid": ICCID, "imsi": {"type": "string"}, "msisdn": {"type": "string"}, "carrier": {"type": "string"},
+    "account": {"type": ["string", "null"]}, "state": {"enum": STATES},
+    "reasons": {"type": "array", "items": {"enum": REASONS}},
+    "plan": NULL_STR,
+    "pending_change": {"oneOf": [{"type": "null"}, obj({"plan": {"type": "string"}, "effective_at": DATETIME},
+                                                       ["plan", "effective_at"], extra=True)]},
+    "term_start": NULL_DATETIME, "term_end": NULL_DATETIME, "prepaid_terms": {"type": "integer"},
+    "balance": MONEY, "auto_suspend": {"type": "boolean"}, "auto_renew": {"type": "boolean"},
+    "imei": NULL_STR, "device_changes": {"type": "integer"}, "verified": {"type": "boolean"},
+    "usage": {"oneOf": [{"type": "null"}, USAGE]},
+    "opened_at": DATETIME, "activated_at": NULL_DATETIME, "last_used_at": NULL_DATETIME,
+    "expired_at": NULL_DATETIME, "retention_until": NULL_DATETIME, "real_name_deadline": NULL_DATETIME,
+    "cancellation": {"oneOf": [{"type": "null"}, obj({"status": {"enum": ["under_review", "done"]}}, ["status"],
+                                                     extra=True)]},
+    "replaced_by": NULL_STR, "replaces": NULL_STR,
+}, ["iccid", "imsi", "msisdn", "carrier", "state", "reasons", "plan", "balance", "auto_suspend", "auto_renew"],
+    extra=True)
+
+EVENT: S = obj({
+    "seq": {"type": "integer", "minimum": 0}, "time": DATETIME, "kind": {"enum": [k.label for k in Kind]},
+    "iccid": NULL_STR, "cause": {"enum": ["api", "clock", "usage", "world"]},
+    "old_state": {"enum": STATES}, "new_state": {"enum": STATES},
+    "reasons": {"type": "array", "items": {"enum": REASONS}}, "change": {"enum": ["added", "removed", "none"]},
+    "amount": MONEY, "detail": {"type": "object"},
+}, ["seq", "time", "kind", "iccid", "cause"], extra=True)
+
+SCHEMAS: dict[str, S] = {
+    "Problem": obj({"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                    "detail": {"type": "string"}, "code": {"type": "string"},
+                    "errors": {"type": "array", "items": {"type": "object"}}},
+                   ["type", "title", "status", "detail", "code"], extra=True),
+    "Card": CARD,
+    "CardPage": items_of("Card", next_cursor=NULL_STR),
+    "Event": EVENT,
+    "EventPage": items_of("Event", next_cursor={"type": "integer"}),
+    "History": items_of("Event"),
+    "Usage": USAGE,
+    "LedgerEntry": obj({"seq": {"type": "integer"}, "time": DATETIME, "kind": {"type": "string"},
+                        "item": NULL_STR, "amount": MONEY, "balance": MONEY},
+                       ["seq", "time", "kind", "amount", "balance"], extra=True),
+    "Ledger": items_of("LedgerEntry", balance=MONEY),
+    "Plan": obj({"code": {"type": "string"}, "name": {"type": "string"}, "carrier": {"type": "string"},
+                 "term": {"enum": ["monthly", "quarterly", "annual"]}, "term_months": {"type": "integer"},
+                 "quota_mb": {"type": "integer"}, "quota_scope": {"enum": ["month", "term"]}, "price": MONEY,
+                 "overage_per_mb": MONEY}, ["code", "carrier", "term", "quota_mb", "price"], extra=True),
+    "PlanList": items_of("Plan"),
+    "AddOn": obj({"code": {"type": "string"}, "name": {"type": "string"}, "quota_mb": {"type": "integer"},
+                  "price": MONEY}, ["code", "quota_mb", "price"], extra=True),
+    "AddOnList": items_of("AddOn"),
+    "Carrier": obj({"id": {"type": "string"}, "name": {"type": "string"}, "timezone": {"type": "string"},
+                    "billing_cycle_day": {"type": "integer"}, "retention_months": {"type": "integer"},
+                    "retention_fee": MONEY, "arrears_auto_resume": {"type": "boolean"},
+                    "real_name_grace_days": {"type": "integer"},
+                    "restricted_regions": {"type": "array", "items": {"type": "string"}},
+                    "maintenance_until": NULL_DATETIME}, ["id", "name"], extra=True),
+    "CarrierList": items_of("Carrier"),
+    "Account": obj({"id": {"type": "string"}, "name": {"type": "string"},
+                    "kind": {"enum": ["enterprise", "personal"]}, "channel": {"type": "string"},
+                    "verified": {"type": "boolean"}, "balance": MONEY, "cards": {"type": "integer"}},
+                   ["id", "name", "kind"], extra=True),
+    "Pool": obj({"id": {"type": "string"}, "carrier": {"type": "string"}, "name": {"type": "string"},
+                 "members": {"type": "array", "items": ICCID}, "used_mb": {"type": "number"},
+                 "quota_mb": {"type": "number"}}, ["id", "carrier", "members"], extra=True),
+    "PoolList": items_of("Pool"),
+    "TopUp": obj({"payment": {"type": "integer", "description": "event number of the payment (for REF-1)"},
+                  "card": ref("Card")}, ["payment", "card"], extra=True),
+    "Renewal": obj({"result": {"enum": ["restored", "prepaid"]}, "card": ref("Card")}, ["result", "card"],
+                   extra=True),
+    "CancellationRequest": obj({"iccid": ICCID, "review": {"enum": ["standard", "manual"]}, "due": DATETIME},
+                               ["iccid", "review", "due"], extra=True),
+    "Certificate": obj({"number": {"type": "string"}, "iccid": ICCID, "msisdn": {"type": "string"},
+                        "carrier": {"type": "string"}, "cancelled_at": DATETIME}, ["number", "iccid"], extra=True),
+    "Refund": obj({"amount": MONEY, "card": ref("Card")}, ["amount", "card"], extra=True),
+    "BatchJob": obj({"id": {"type": "string"}, "status": {"enum": ["completed"]}, "operation": {"type": "string"},
+                     "succeeded": {"type": "integer"}, "failed": {"type": "integer"},
+                     "rows": {"type": "array", "items": obj({"row": {"type": "integer"}, "iccid": {"type": "string"},
+                                                             "ok": {"type": "boolean"}}, ["row", "ok"], extra=True)}},
+                    ["id", "status", "operation", "succeeded", "failed", "rows"], extra=True),
+    "Webhook": obj({"id": {"type": "string"}, "url": {"type": "string"}, "secret": {"type": "string"},
+                    "delivered": {"type": "integer"}, "failures": {"type": "integer"}, "cursor": {"type": "integer"}},
+                   ["id", "url"], extra=True),
+    "WebhookList": items_of("Webhook"),
+    "Clock": obj({"now": DATETIME, "mode": {"enum": ["frozen", "accelerated"]}, "rate": {"type": "number"}},
+                 ["now", "mode", "rate"], extra=True),
+    "Advance": obj({"from": DATETIME, "to": DATETIME, "jobs": {"type": "integer"}, "events": {"type": "integer"},
+                    "now": DATETIME}, ["from", "to", "jobs", "events"], extra=True),
+    "NewAccount": obj({"account": ref("Account"), "api_key": {"type": "string"}}, ["account", "api_key"],
+                      extra=True),
+    "ApiKey": obj({"account": {"type": "string"}, "api_key": {"type": "string"}}, ["account", "api_key"],
+                  extra=True),
+    "Fleet": obj({"accounts": {"type": "array", "items": ref("ApiKey")}, "cards": {"type": "integer"}},
+                 ["accounts", "cards"], extra=True),
+    "UsageResult": obj({"iccid": ICCID, "accepted_kb": {"type": "integer"}, "refused_kb": {"type": "integer"},
+                        "refused_because": NULL_STR, "state": {"enum": STATES},
+                        "reasons": {"type": "array", "items": {"enum": REASONS}}},
+                       ["iccid", "accepted_kb", "refused_kb", "state"], extra=True),
+    "Maintenance": obj({"carrier": {"type": "string"}, "until": DATETIME}, ["carrier", "until"], extra=True),
+    "Fault": obj({"id": {"type": "string"}, "method": {"type": "string"}, "route": {"type": "string"},
+                  "latency_ms": {"type": "integer"}, "error_rate": {"type": "number"}, "status": {"type": "integer"},
+                  "seed": {"type": "integer"}}, ["id", "route"], extra=True),
+    "FaultList": items_of("Fault"),
+}
+
+# ---------------------------------------------------------------------------------------------- request bodies
+
+DURATION: S = {"type": "string", "minLength": 1, "maxLength": 64,
+               "description": "'3 days', '1 month', '2 hours' or ISO-8601 (P1M, PT12H)"}
+BODIES: dict[str, S] = {
+    "OpenCard": obj({"carrier": CODE, "plan": CODE, "payment": MONEY_IN, "auto_suspend": {"type": "boolean"},
+                     "auto_renew": {"type": "boolean"}, "testing": {"type": "boolean"}, "iccid": ICCID},
+                    ["carrier", "plan"]),
+    "Activation": obj({"imei": IMEI}),
+    "PlanChange": obj({"plan": CODE}, ["plan"]),
+    "TopUpRequest": obj({"amount": MONEY_IN}, ["amount"]),
+    "AddOnPurchase": obj({"addon": CODE}, ["addon"]),
+    "Identity": obj({"name": {"type": "string", "minLength": 1, "maxLength": 100},
+                     "id_number": {"type": "string", "minLength": 1, "maxLength": 32}}, ["name", "id_number"]),
+    "Device": obj({"imei": IMEI}, ["imei"]),
+    "AutoRenew": obj({"enabled": {"type": "boolean"}}, ["enabled"]),
+    "Swap": obj({"new_iccid": ICCID}),
+    "CancellationBody": obj({"document": {"type": "string", "minLength": 1, "maxLength": 32}}, ["document"]),
+    "RefundRequest": obj({"kind": {"enum": ["unused_months", "wrong_top_up", "balance"]},
+                          "payment": {"type": "integer", "minimum": 0}, "to_iccid": ICCID}, ["kind"]),
+    "NewPool": obj({"carrier": CODE, "name": {"type": "string", "minLength": 1, "maxLength": 100}}, ["carrier"]),
+    "PoolMember": obj({"iccid": ICCID}, ["iccid"]),
+    "NewWebhook": obj({"url": {"type": "string", "format": "uri", "pattern": "^https?://", "maxLength": 2000}},
+                      ["url"]),
+    "AdvanceRequest": obj({"to": {"type": "string", "minLength": 1, "maxLength": 64}, "by": DURATION},
+                          oneOf=[{"required": ["to"]}, {"required": ["by"]}]),
+    "ClockMode": obj({"mode": {"enum": ["frozen", "accelerated"]},
+                      "rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 31_536_000}}, ["mode"]),
+    "NewAccountRequest": obj({"name": {"type": "string", "minLength": 1, "maxLength": 200},
+                              "kind": {"enum": ["enterprise", "personal"]},
+                              "channel": {"type": "string", "minLength": 1, "maxLength": 64},
+                              "verified": {"type": "boolean"},
+                              "id_number": {"type": "string", "minLength": 1, "maxLength": 32}}, ["name"]),
+    "FleetRequest": obj({"accounts": {"type": "integer", "minimum": 1, "maximum": 10_000},
+                         "cards": {"type": "integer", "minimum": 0, "maximum": 200_000},
+                         "seed": {"type": "integer"}}, ["cards"]),
+    "UsageReport": obj({"mb": {"type": "number", "minimum": 0, "maximum": 10_000_000},
+                        "kb": {"type": "integer", "minimum": 0, "maximum": 10_000_000_000},
+                        "region": {"type": "string", "minLength": 1, "maxLength": 32}, "imei": IMEI}),
+    "CarrierHold": obj({"note": {"type": "string", "maxLength": 200}}),
+    "MaintenanceRequest": obj({"until": {"type": "string", "minLength": 1, "maxLength": 64}, "duration": DURATION,
+                               "stop_cards": {"type": "boolean"}}, oneOf=[{"required": ["until"]},
+                                                                          {"required": ["duration"]}]),
+    "FaultRequest": obj({"method": {"enum": ["GET", "POST", "DELETE", "*"]},
+                         "route": {"type": "string", "pattern": "^/v1", "maxLength": 200},
+                         "latency_ms": {"type": "integer", "minimum": 0, "maximum": 60_000},
+                         "error_rate": {"type": "number", "minimum": 0, "maximum": 1},
+                         "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                         "seed": {"type": "integer"}}, ["route"]),
+    "ResetRequest": obj({"seed": {"type": "integer"}, "start": {"type": "string", "minLength": 1,
+                                                                "maxLength": 64}}),
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: str
+    method: str
+    path: str
+    summary: str
+    response: str | None  # schema name; None: 204 No Content
+    status: int = 200
+    body: str | None = None  # request body schema name (JSON)
+    query: tuple[tuple[str, S], ...] = ()
+    tag: str = "cards"
+    control: bool = False  # under /_sim: admin token
+    multipart: bool = False
+    errors: tuple[int, ...] = field(default=(404, 409, 422))
+
+
+def _card(op_id: str, method: str, suffix: str, summary: str, response: str = "Card", **kw: Any) -> Operation:
+    return Operation(op_id, method, "/v1/cards/{iccid}" + suffix, summary, response, **kw)
+
+
+PAGE = (("cursor", {"type": "string", "pattern": "^[0-9]{1,9}$"}),
+        ("limit", {"type": "integer", "minimum": 1, "maximum": 1000}))
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("getAccount", "GET", "/v1/account", "The caller's account", "Account", tag="account", errors=()),
+    Operation("listCarriers", "GET", "/v1/carriers", "Carriers and their profile parameters", "CarrierList",
+              tag="catalogue", errors=()),
+    Operation("listPlans", "GET", "/v1/carriers/{carrier}/plans", "A carrier's plan catalogue", "PlanList",
+              tag="catalogue", errors=(404,)),
+    Operation("listAddOns", "GET", "/v1/carriers/{carrier}/addons", "A carrier's add-on packs", "AddOnList",
+              tag="catalogue", errors=(404,)),
+    Operation("listCards", "GET", "/v1/cards", "The account's cards, filtered and paged", "CardPage",
+              query=(("state", {"enum": STATES}), ("reason", {"enum": REASONS}),
+                     ("carrier", {"type": "string", "maxLength": 32}), ("pool", {"type": "string", "maxLength": 32}),
+                     *PAGE), errors=(422,)),
+    Operation("openCard", "POST", "/v1/cards", "Open (sell) a card with a paid plan (BILL-1)", "Card", status=201,
+              body="OpenCard", errors=(402, 404, 409, 422, 503)),
+    _card("getCard", "GET", "", "A card, with its pending plan change and when it takes effect", errors=(404, 422)),
+    _card("getCardHistory", "GET", "/history", "The card's events (LIFE-4)", "History", errors=(404, 422)),
+    _card("getCardUsage", "GET", "/usage", "Usage of the current cycle and quota period", "Usage",
+          errors=(404, 422)),
+    _card("getCardLedger", "GET", "/ledger", "Charges, payments and refunds with running balance", "Ledger",
+          errors=(404, 422)),
+    _card("activateCard", "POST", "/activation", "Activate; binds the device (BIND-1)", body="Activation",
+          errors=(404, 409, 422, 503)),
+    _card("changePlan", "POST", "/plan-change", "Change plan from the next cycle (PLAN-1/2)", body="PlanChange",
+          errors=(402, 404, 409, 422, 503)),
+    _card("withdrawPlanChange", "DELETE", "/plan-change", "Withdraw the pending plan change (PLAN-2)",
+          errors=(404, 409, 422, 503)),
+    _card("topUp", "POST", "/top-ups", "Pay into the card's balance (BILL-5)", "TopUp", status=201,
+          body="TopUpRequest", errors=(404, 409, 422, 503)),
+    _card("buyAddOn", "POST", "/addons", "Buy an add-on pack (QUOTA-3)", body="AddOnPurchase",
+          errors=(402, 404, 409, 422, 503)),
+    _card("renewCard", "POST", "/renewal", "Renew (EXP-2) or prepay the next term (QUOTA-4)", "Renewal",
+          errors=(402, 404, 409, 422, 503)),
+    _card("suspendCard", "POST", "/suspension", "Manual stop (MAN-1)", errors=(404, 409, 422, 503)),
+    _card("resumeCard", "POST", "/resumption", "Manual resume (MAN-1)", errors=(404, 409, 422, 503)),
+    _card("reactivateCard", "POST", "/reactivation", "Resume after paying arrears, where required (BILL-5)",
+          errors=(402, 404, 409, 422, 503)),
+    _card("verifyIdentity", "POST", "/identity", "Real-name verification (KYC-1)", body="Identity",
+          errors=(404, 409, 422, 503)),
+    _card("rebindDevice", "POST", "/device", "Bind to a new device (BIND-1)", body="Device",
+          errors=(404, 409, 422, 503)),
+    _card("unbindDevice", "DELETE", "/device", "Release the device binding (before CAN-1)",
+          errors=(404, 409, 422, 503)),
+    _card("setAutoRenew", "POST", "/auto-renew", "Turn auto-renewal on or off", body="AutoRenew",
+          errors=(404, 409, 422, 503)),
+    _card("appealRegion", "POST", "/region-appeal", "Appeal a restricted-region stop (REG-1)",
+          errors=(404, 409, 422, 503)),
+    _card("reportLost", "POST", "/loss-report", "Report the card lost (LOST-1)", errors=(404, 409, 422, 503)),
+    _card("swapCard", "POST", "/swap", "Replace the card; returns the new card (SWAP-1)", status=201, body="Swap",
+          errors=(404, 409, 422, 503)),
+    _card("requestCancellation", "POST", "/cancellation", "Ask for cancellation (CAN-1/2/3)", "CancellationRequest",
+          status=202, body="CancellationBody", errors=(404, 409, 422, 503)),
+    _card("getCertificate", "GET", "/certificate", "The cancellation certificate (CAN-4)", "Certificate",
+          errors=(404, 422)),
+    _card("requestRefund", "POST", "/refunds", "Ask for a refund (REF-1, CAN-4)", "Refund", status=201,
+          body="RefundRequest", errors=(404, 409, 422, 503)),
+    Operation("listPools", "GET", "/v1/pools", "The account's pools (POOL-1)", "PoolList", tag="pools", errors=()),
+    Operation("createPool", "POST", "/v1/pools", "Create a shared data pool", "Pool", status=201, body="NewPool",
+              tag="pools", errors=(404, 422)),
+    Operation("getPool", "GET", "/v1/pools/{pool_id}", "A pool with its members and usage", "Pool", tag="pools",
+              errors=(404,)),
+    Operation("addPoolMember", "POST", "/v1/pools/{pool_id}/members", "Add a card to a pool", "Pool",
+              body="PoolMember", tag="pools", errors=(404, 409, 422, 503)),
+    Operation("createBatchJob", "POST", "/v1/batch-jobs", "Run an operation over a CSV/.xlsx template (BATCH-1)",
+              "BatchJob", status=201, multipart=True, tag="batch", errors=(404, 413, 422)),
+    Operation("getBatchJob", "GET", "/v1/batch-jobs/{job_id}", "A batch job and its per-row results", "BatchJob",
+              tag="batch", errors=(404,)),
+    Operation("listEvents", "GET", "/v1/events", "The account's events after a cursor", "EventPage",
+              query=(("cursor", {"type": "integer", "minimum": 0}),
+                     ("limit", {"type": "integer", "minimum": 1, "maximum": 1000})), tag="events", errors=(422,)),
+    Operation("createWebhook", "POST", "/v1/webhooks", "Register a webhook URL (events signed HMAC-SHA256)",
+              "Webhook", status=201, body="NewWebhook", tag="events", errors=(422,)),
+    Operation("listWebhooks", "GET", "/v1/webhooks", "The account's webhooks", "WebhookList", tag="events",
+              errors=()),
+    Operation("deleteWebhook", "DELETE", "/v1/webhooks/{webhook_id}", "Remove a webhook", None, status=204,
+              tag="events", errors=(404,)),
+    # ------------------------------------------------------------------ test control
+    Operation("getClock", "GET", "/_sim/clock", "The simulated time and clock mode", "Clock", control=True,
+              tag="control", errors=()),
+    Operation("advanceClock", "POST", "/_sim/clock/advance", "Move the clock forward; answers once settled",
+              "Advance", body="AdvanceRequest", control=True, tag="control", errors=(409, 422)),
+    Operation("setClockMode", "POST", "/_sim/clock/mode", "Frozen, or accelerated at a rate (simulated s per s)",
+              "Clock", body="ClockMode", control=True, tag="control", errors=(422,)),
+    Operation("createAccount", "POST", "/_sim/accounts", "Create an account and its first API key", "NewAccount",
+              status=201, body="NewAccountRequest", control=True, tag="control", errors=(409, 422)),
+    Operation("createApiKey", "POST", "/_sim/accounts/{account_id}/keys", "Issue another API key", "ApiKey",
+              status=201, control=True, tag="control", errors=(404,)),
+    Operation("generateFleet", "POST", "/_sim/fleet", "Generate accounts and cards from a seed", "Fleet",
+              status=201, body="FleetRequest", control=True, tag="control", errors=(422,)),
+    Operation("reportUsage", "POST", "/_sim/cards/{iccid}/usage", "Traffic seen by the network (region, device)",
+              "UsageResult", body="UsageReport", control=True, tag="control", errors=(404, 422)),
+    Operation("barCard", "POST", "/_sim/cards/{iccid}/carrier-hold", "The carrier stops a card (LIFE-2 carrier)",
+              "Card", body="CarrierHold", control=True, tag="control", errors=(404, 409, 422)),
+    Operation("releaseCard", "DELETE", "/_sim/cards/{iccid}/carrier-hold", "The carrier releases its hold", "Card",
+              control=True, tag="control", errors=(404, 409, 422)),
+    Operation("startMaintenance", "POST", "/_sim/carriers/{carrier}/maintenance", "Open a maintenance window "
+              "(MAINT-1)", "Maintenance", body="MaintenanceRequest", control=True, tag="control",
+              errors=(404, 409, 422)),
+    Operation("endMaintenance", "DELETE", "/_sim/carriers/{carrier}/maintenance", "Close the window now", None,
+              status=204, control=True, tag="control", errors=(404, 409)),
+    Operation("createFault", "POST", "/_sim/faults", "Inject latency or errors on a route (seeded)", "Fault",
+              status=201, body="FaultRequest", control=True, tag="control", errors=(422,)),
+    Operation("listFaults", "GET", "/_sim/faults", "The injected faults", "FaultList", control=True, tag="control",
+              errors=()),
+    Operation("clearFaults", "DELETE", "/_sim/faults", "Remove every injected fault", None, status=204,
+              control=True, tag="control", errors=()),
+    Operation("resetWorld", "POST", "/_sim/reset", "Start a new, empty world", "Clock", body="ResetRequest",
+              control=True, tag="control", errors=(422,)),
+)
+
+BY_ID = {op.id: op for op in OPERATIONS}
+_PARAM_SCHEMAS = {"iccid": {"type": "string", "minLength": 1, "maxLength": 40}, "carrier": {"type": "string"},
+                  "pool_id": {"type": "string"}, "job_id": {"type": "string"}, "webhook_id": {"type": "string"},
+                  "account_id": {"type": "string"}}
+_STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content", 400: "Malformed request",
+                401: "Missing or unknown credentials", 402: "Balance too low (BILL-1)", 404: "Not found (or not "
+                "yours: PLAN-3)", 409: "Refused in the current state", 413: "Body too large",
+                422: "Invalid input", 429: "Too many requests", 503: "Carrier in maintenance (Retry-After)"}
+
+
+def openapi(version: str = "0.1.0") -> dict[str, Any]:
+    """The OpenAPI 3.1 document."""
+    paths: dict[str, Any] = {}
+    problem = {"application/problem+json": {"schema": ref("Problem")}}
+    for op in OPERATIONS:
+        params = [{"name": n, "in": "path", "required": True, "schema": _PARAM_SCHEMAS[n]}
+                  for n in _path_params(op.path)]
+        params += [{"name": n, "in": "query", "required": False, "schema": s} for n, s in op.query]
+        responses: dict[str, Any] = {}
+        if op.response is None:
+            responses[str(op.status)] = {"description": _STATUS_TEXT[op.status]}
+        else:
+            responses[str(op.status)] = {"description": _STATUS_TEXT[op.status],
+                                         "content": {"application/json": {"schema": ref(op.response)}}}
+        for code in sorted({400, 401, *op.errors} | ({413} if op.body or op.multipart else set())):
+            responses[str(code)] = {"description": _STATUS_TEXT[code], "content": problem}
+        entry: dict[str, Any] = {"operationId": op.id, "summary": op.summary, "tags": [op.tag],
+                                 "security": [{"adminToken": []}] if op.control else [{"apiKey": []}],
+                                 "responses": responses}
+        if params:
+            entry["parameters"] = params
+        if op.method == "POST":
+            entry["parameters"] = entry.get("parameters", []) + [
+                {"name": "Idempotency-Key", "in": "header", "required": False,
+                 "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                 "description": "A retry with the same key returns the first response and applies nothing twice"}]
+        if op.body:
+            entry["requestBody"] = {"required": True,
+                                    "content": {"application/json": {"schema": {"$ref":
+                                                f"#/components/schemas/{op.body}"}}}}
+        if op.multipart:
+            entry["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": obj({
+                "operation": {"type": "string", "enum": ["suspend", "resume", "activate", "change_plan",
+                                                         "withdraw_plan_change", "top_up", "set_auto_renew",
+                                                         "cancel"]},
+                "document": {"type": "string", "maxLength": 32},
+                "file": {"type": "string", "contentMediaType": "application/octet-stream"}},
+                ["operation", "file"])}}}
+        paths.setdefault(op.path, {})[op.method.lower()] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "carriersim native API", "version": version,
+                 "description": "A fake multi-carrier IoT connectivity platform with a clock you can move. "
+                                "Errors are RFC 9457 problem documents with a stable `code`."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": {**SCHEMAS, **BODIES},
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "An account's API key"},
+                "adminToken": {"type": "http", "scheme": "bearer", "description": "The server's admin token"},
+            },
+        },
+    }
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+if __name__ == "__main__":  # python -m simulator.http.spec > simulator/http/openapi.json
+    import json
+    import sys
+
+    json.dump(openapi(), sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")

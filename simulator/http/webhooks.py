@@ -1,0 +1,163 @@
+"""Webhooks: every event of an account is POSTed as JSON to its registered URLs, signed with HMAC-SHA256.
+
+The signature header is ``Carriersim-Signature: t=<unix seconds>,v1=<hex>`` where ``v1`` is
+``HMAC-SHA256(secret, f"{t}.{body}")`` (the scheme Stripe made familiar). A subscription delivers its events one at
+a time in event order, so the order per card holds; a failed delivery is retried with exponential backoff and the
+events behind it wait, so a receiver that was down gets everything, in order, once it recovers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import aiohttp
+
+from ..simulation import Simulation
+from .feed import account_events
+
+SIGNATURE_HEADER = "Carriersim-Signature"
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify(secret: str, body: bytes, header: str, tolerance: int | None = 300) -> bool:
+    """What a receiver does: recompute the MAC and compare in constant time (and refuse stale timestamps)."""
+    try:
+        parts = dict(p.split("=", 1) for p in header.split(","))
+        timestamp = int(parts["t"])
+    except (ValueError, KeyError):
+        return False
+    if tolerance is not None and abs(time.time() - timestamp) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, body, timestamp), f"t={timestamp},v1={parts.get('v1', '')}")
+
+
+@dataclass
+class Subscription:
+    id: str
+    account_id: str
+    url: str
+    secret: str
+    cursor: int
+    delivered: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    task: asyncio.Task | None = field(default=None, repr=False)
+
+    def view(self, with_secret: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "url": self.url, "delivered": self.delivered,
+                               "failures": self.failures, "cursor": self.cursor}
+        if self.last_error:
+            out["last_error"] = self.last_error
+        if with_secret:
+            out["secret"] = self.secret
+        return out
+
+
+class WebhookHub:
+    def __init__(self, get_sim: Callable[[], Simulation], *, backoff: float = 0.5, max_backoff: float = 60.0,
+                 timeout: float = 5.0) -> None:
+        self._get_sim = get_sim
+        self.backoff, self.max_backoff, self.timeout = backoff, max_backoff, timeout
+        self.subs: dict[str, Subscription] = {}
+        self._count = 0
+        self._session: aiohttp.ClientSession | None = None
+        self._running = False
+
+    # ------------------------------------------------------------------ registry
+
+    def register(self, account_id: str, url: str) -> Subscription:
+        """Events from now on are delivered (the feed has the past ones)."""
+        self._count += 1
+        sub = Subscription(f"wh-{self._count:04d}", account_id, url, "whsec_" + secrets.token_hex(16),
+                           cursor=len(self._get_sim().events))
+        self.subs[sub.id] = sub
+        if self._running:
+            sub.task = asyncio.get_running_loop().create_task(self._worker(sub))
+        return sub
+
+    def of(self, account_id: str) -> list[Subscription]:
+        return [s for s in self.subs.values() if s.account_id == account_id]
+
+    def remove(self, account_id: str, sub_id: str) -> bool:
+        sub = self.subs.get(sub_id)
+        if sub is None or sub.account_id != account_id:
+            return False
+        del self.subs[sub_id]
+        if sub.task is not None:
+            sub.task.cancel()
+        return True
+
+    def notify(self) -> None:
+        """New events may exist: wake every worker (cheap; called after each command)."""
+        for sub in self.subs.values():
+            sub.wake.set()
+
+    # ------------------------------------------------------------------ delivery
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        self._running = True
+        for sub in self.subs.values():
+            if sub.task is None:
+                sub.task = asyncio.get_running_loop().create_task(self._worker(sub))
+
+    async def stop(self) -> None:
+        self._running = False
+        await self.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def clear(self) -> None:
+        tasks = [s.task for s in self.subs.values() if s.task is not None]
+        self.subs.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _worker(self, sub: Subscription) -> None:
+        while True:
+            events, next_cursor = account_events(self._get_sim(), sub.account_id, sub.cursor, 100)
+            if not events:
+                sub.cursor = next_cursor
+                sub.wake.clear()
+                if next_cursor >= len(self._get_sim().events):
+                    await sub.wake.wait()
+                continue
+            for event in events:
+                await self._deliver(sub, event)
+                sub.cursor = event["seq"] + 1
+
+    async def _deliver(self, sub: Subscription, event: dict[str, Any]) -> None:
+        body = json.dumps({"delivery": event["seq"], "account": sub.account_id, "event": event},
+                          ensure_ascii=False).encode()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                assert self._session is not None
+                headers = {"Content-Type": "application/json", "Carriersim-Event": event["kind"],
+                           "Carriersim-Delivery": str(event["seq"]),
+                           SIGNATURE_HEADER: sign(sub.secret, body, int(time.time()))}
+                async with self._session.post(sub.url, data=body, headers=headers) as resp:
+                    if 200 <= resp.status < 300:
+                        sub.delivered += 1
+                        sub.last_error = None
+                        return
+                    sub.last_error = f"HTTP {resp.status}"
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                sub.last_error = f"{type(exc).__name__}: {exc}"[:200]
+            sub.failures += 1
+            await asyncio.sleep(min(self.backoff * 2 ** (attempt - 1), self.max_backoff))
