@@ -101,8 +101,12 @@ class Engine:
         """Move the clock forward, running every due job in time order; return when the world has settled."""
         target = self.resolve_target(to, by)
         if target < self.now:
+            try:
+                when = self.iso(target)
+            except (ValueError, OverflowError, OSError):  # e.g. 0001-01-01 is in year 0 in UTC: not a datetime
+                when = "the target"
             raise SimError("clock_backwards", f"The clock never moves backwards: it is {self.iso(self.now)} and "
-                           f"{self.iso(target)} is earlier. Restore a snapshot to go back.", status=409)
+                           f"{when} is earlier. Restore a snapshot to go back.", status=409)
         start, first_event, jobs = self.now, len(self.events), 0
         while (due := self.scheduler.pop_due(target)) is not None:
             self.now = due.when

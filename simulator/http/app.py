@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any, Callable
 
 import jsonschema
-from aiohttp import web
+from aiohttp import BodyPartReader, web
+from yarl import URL
 
 from ..errors import SimError
 from ..simulation import Simulation
@@ -29,6 +32,7 @@ from .webhooks import WebhookHub
 
 log = logging.getLogger("carriersim.http")
 MAX_JSON_BODY = 64 * 1024
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="carriersim"'}  # RFC 9110 §15.5.2: a 401 says how to authenticate
 MAX_UPLOAD = 16 * 1024 * 1024
 
 
@@ -64,7 +68,20 @@ class Ctx:
 
 
 STATE = web.AppKey("state", ServerState)
-_VALIDATORS = {name: jsonschema.Draft202012Validator(schema) for name, schema in BODIES.items()}
+_FORMATS = jsonschema.FormatChecker(formats=())
+
+
+@_FORMATS.checks("uri", raises=ValueError)
+def _is_uri(value: object) -> bool:
+    """An absolute URI with a host (a webhook must be reachable): ``http://[::1`` is not one."""
+    if not isinstance(value, str):
+        return True
+    url = URL(value)
+    return url.absolute and bool(url.scheme) and bool(url.host)
+
+
+_VALIDATORS = {name: jsonschema.Draft202012Validator(schema, format_checker=_FORMATS)
+               for name, schema in BODIES.items()}
 
 
 def _validate(op: Operation, raw: bytes) -> dict[str, Any]:
@@ -73,14 +90,31 @@ def _validate(op: Operation, raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         raise ProblemError(422, "invalid_body", f"{op.method} {op.path} needs a JSON body.")
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(raw, parse_constant=_no_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise ProblemError(400, "malformed_json", f"The body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise ProblemError(400, "malformed_json", "The body is nested too deeply to be read.") from None
     errors = sorted(_VALIDATORS[op.body].iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         listed = [{"field": "/".join(map(str, e.absolute_path)) or "(body)", "message": e.message} for e in errors]
         first = listed[0]
         raise ProblemError(422, "invalid_body", f"{first['field']}: {first['message']}", errors=listed[:20])
+    return _integers(BODIES[op.body], data)
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (RFC 8259), and NaN would slip past every minimum and maximum."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _integers(schema: dict[str, Any], data: Any) -> Any:
+    """JSON Schema counts 3.0 as an integer; hand the handlers a real int wherever the schema says integer."""
+    if isinstance(data, dict):
+        props = schema.get("properties", {})
+        return {k: _integers(props.get(k, {}), v) for k, v in data.items()}
+    if isinstance(data, float) and schema.get("type") == "integer":
+        return int(data)
     return data
 
 
@@ -91,10 +125,9 @@ def _query(op: Operation, request: web.Request) -> dict[str, Any]:
             continue
         value: Any = request.query[name]
         if schema.get("type") == "integer":
-            try:
-                value = int(value)
-            except ValueError:
-                raise ProblemError(422, "invalid_query", f"Query parameter {name} must be an integer.") from None
+            if not re.fullmatch(r"-?[0-9]{1,30}", value):  # int() would also take "１", " 1_0 " and 4300 digits
+                raise ProblemError(422, "invalid_query", f"Query parameter {name} must be an integer.")
+            value = int(value)
         try:
             jsonschema.validate(value, schema)
         except jsonschema.ValidationError as exc:
@@ -114,23 +147,41 @@ async def _read(op: Operation, request: web.Request) -> tuple[bytes, dict[str, A
         if not request.content_type.startswith("multipart/"):
             raise ProblemError(422, "invalid_body", "Upload the template as multipart/form-data with the fields "
                                "operation, file and (for cancel) document.")
-        fields: dict[str, Any] = {}
-        reader = await request.multipart()
-        size = 0
-        async for part in reader:
-            data = await part.read(decode=True)
-            size += len(data)
-            if size > MAX_UPLOAD:
-                raise ProblemError(413, "body_too_large", f"Uploads are limited to {MAX_UPLOAD // 2**20} MiB.")
-            if part.name == "file":
-                fields["file"], fields["filename"] = bytes(data), part.filename or "upload.csv"
-            elif part.name in ("operation", "document"):
-                fields[part.name] = data.decode("utf-8", "replace").strip()
-        return b"", fields
+        try:
+            return b"", await _read_form(request)
+        except (ProblemError, web.HTTPException):
+            raise
+        except Exception as exc:  # a malformed upload (no boundary, broken parts, nested multipart …)
+            raise ProblemError(400, "malformed_multipart", f"The multipart body cannot be read: {exc}.") from None
     raw = await request.read()
     if len(raw) > MAX_JSON_BODY:
         raise ProblemError(413, "body_too_large", f"JSON bodies are limited to {MAX_JSON_BODY // 1024} KiB.")
     return raw, None
+
+
+async def _read_form(request: web.Request) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    reader = await request.multipart()
+    size = 0
+    async for part in reader:
+        if not isinstance(part, BodyPartReader):
+            raise ProblemError(400, "malformed_multipart", "Nested multipart bodies are not accepted.")
+        data = await part.read(decode=True)
+        size += len(data)
+        if size > MAX_UPLOAD:
+            raise ProblemError(413, "body_too_large", f"Uploads are limited to {MAX_UPLOAD // 2**20} MiB.")
+        if part.name == "file":
+            fields["file"], fields["filename"] = bytes(data), _filename(part.filename, data)
+        elif part.name in ("operation", "document"):
+            fields[part.name] = data.decode("utf-8", "replace").strip()
+    return fields
+
+
+def _filename(given: str | None, data: bytes) -> str:
+    """The upload's name; one without an extension (``curl -F file=@-``) gets the one its content shows."""
+    if given and PurePosixPath(given.replace("\\", "/")).suffix:
+        return given
+    return (given or "upload") + (".xlsx" if data.startswith(b"PK\x03\x04") else ".csv")
 
 
 def _dispatcher(op: Operation, handler: Callable[[Ctx], tuple[int, Any] | Any]) -> Callable:
@@ -141,13 +192,13 @@ def _dispatcher(op: Operation, handler: Callable[[Ctx], tuple[int, Any] | Any]) 
             if op.control:
                 if state.admin_token is None or not same_token(token, state.admin_token):
                     raise ProblemError(401, "unauthorized", "Test control needs the admin token as "
-                                       "'Authorization: Bearer <token>'.")
+                                       "'Authorization: Bearer <token>'.", headers=CHALLENGE)
                 account = None
             else:
                 account = state.keys.account_for(token) if token else None
                 if account is None or account not in state.sim.accounts:
                     raise ProblemError(401, "unauthorized", "Send an account's API key as 'Authorization: Bearer "
-                                       "<key>' (POST /_sim/accounts issues one).")
+                                       "<key>' (POST /_sim/accounts issues one).", headers=CHALLENGE)
                 injected = await state.faults.apply(op.method, op.path)
                 if injected is not None:
                     return injected

@@ -8,12 +8,14 @@ rate of 86400 a simulated day passes each real second and cycle starts and expir
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Callable
 
 from ..simulation import Simulation
 
 TICK_SECONDS = 0.05
+log = logging.getLogger("carriersim.clock")
 
 
 class ClockDriver:
@@ -44,11 +46,16 @@ class ClockDriver:
         if self.mode != "accelerated":
             return
         sim = self._get_sim()
-        target = self._anchor_sim + int((time.monotonic() - self._anchor_wall) * self.rate)
+        # wall time counts to the microsecond and the product is rounded before the floor, so that one second at
+        # 86400 is exactly one day even when the monotonic clock is large and the float difference a hair short
+        elapsed = round(time.monotonic() - self._anchor_wall, 6)
+        target = self._anchor_sim + int(round(elapsed * self.rate, 6))
         if target > sim.now:
-            sim.advance(to=target)
-            if self._on_advance is not None:
-                self._on_advance()
+            try:
+                sim.advance(to=target)
+            finally:  # even a failed advance may have run jobs: let the webhook workers look
+                if self._on_advance is not None:
+                    self._on_advance()
 
     def view(self) -> dict[str, object]:
         sim = self._get_sim()
@@ -57,10 +64,16 @@ class ClockDriver:
     async def run(self) -> None:
         while True:
             await asyncio.sleep(TICK_SECONDS)
-            self.tick()
+            try:
+                self.tick()
+            except Exception:  # an engine failure must not stop the clock for good: log it, try the next tick
+                log.exception("accelerated clock: advance failed")
 
     def start(self) -> None:
+        """Start the ticker. Accelerated time counts from here (not from construction: building a fleet between
+        ``create_app`` and the server listening must not turn into a jump of days at the first tick)."""
         if self._task is None:
+            self.reanchor()
             self._task = asyncio.get_running_loop().create_task(self.run())
 
     async def stop(self) -> None:

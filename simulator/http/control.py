@@ -5,11 +5,13 @@ and what makes a three-month scenario a two-second test."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import SimError
 from ..fleet import FleetSpec, generate
 from ..simulation import Simulation
+from ..timeutil import parse_instant
 from .native import get_account
 from .tenancy import KeyRing
 
@@ -26,6 +28,25 @@ def handler(op_id: str) -> Callable:
     return register
 
 
+# The engine's calendar arithmetic runs on datetimes (years 1 to 9999), and terms, retention and reviews schedule
+# jobs up to a year and more past the clock: a clock near either end would fail half-way through an advance (a 500
+# after part of the world had moved). Test control keeps the clock well inside that range.
+EARLIEST = int(datetime(1900, 1, 1, tzinfo=timezone.utc).timestamp())
+LATEST = int(datetime(9000, 1, 1, tzinfo=timezone.utc).timestamp())
+
+
+def _instant(what: str, resolve: Callable[[], int], *, earliest: int | None = EARLIEST) -> int:
+    """Resolve a time or duration from a request, refusing (422) what the calendar cannot represent."""
+    try:
+        instant = resolve()
+    except (ValueError, OverflowError) as exc:  # SimError (bad text) passes through unchanged
+        raise SimError("invalid_input", f"The {what} is out of range: {exc}.", status=422) from None
+    if instant >= LATEST or (earliest is not None and instant < earliest):
+        raise SimError("invalid_input", f"The {what} must lie between 1900-01-01 and 9000-01-01 (UTC).",
+                       status=422)
+    return instant
+
+
 @handler("getClock")
 def get_clock(ctx: "Ctx") -> dict[str, Any]:
     ctx.state.clock.tick()
@@ -37,7 +58,11 @@ def advance(ctx: "Ctx") -> dict[str, Any]:
     """Answers once every job due on the way has run: the world has settled at the target time."""
     clock = ctx.state.clock
     clock.tick()
-    result = ctx.sim.advance(to=ctx.body.get("to"), by=ctx.body.get("by"))
+    sim = ctx.sim
+    # no lower bound here: a target in the past is clock_backwards (409), whatever its year
+    target = _instant("target time", lambda: sim.resolve_target(ctx.body.get("to"), ctx.body.get("by")),
+                      earliest=None)
+    result = sim.advance(to=target)
     clock.reanchor()
     return {**result, "now": ctx.sim.iso(ctx.sim.now)}
 
@@ -102,9 +127,11 @@ def release(ctx: "Ctx") -> dict[str, Any]:
 
 @handler("startMaintenance")
 def start_maintenance(ctx: "Ctx") -> dict[str, Any]:
-    b, carrier = ctx.body, ctx.params["carrier"]
-    ctx.sim.start_maintenance(carrier, until=b.get("until"), duration=b.get("duration"),
-                              stop_cards=b.get("stop_cards", True))
+    b, carrier, sim = ctx.body, ctx.params["carrier"], ctx.sim
+    sim.carrier(carrier)  # an unknown carrier is 404 before anything about the window
+    until = _instant("end of the window", lambda: sim.resolve_target(b.get("until"), b.get("duration")),
+                     earliest=None)
+    sim.start_maintenance(carrier, until=until, stop_cards=b.get("stop_cards", True))
     return {"carrier": carrier, "until": ctx.sim.iso(ctx.sim.carrier(carrier).maintenance_until)}
 
 
@@ -134,11 +161,14 @@ def clear_faults(ctx: "Ctx") -> tuple[int, None]:
 def reset(ctx: "Ctx") -> dict[str, Any]:
     """A new, empty world: accounts, keys, cards, webhooks, idempotency records and faults are gone."""
     old = ctx.sim
-    sim = Simulation(seed=ctx.body.get("seed", old.seed), start=ctx.body.get("start", old.now), timezone=str(old.tz),
+    start = old.now
+    if "start" in ctx.body:
+        start = _instant("start time", lambda: parse_instant(ctx.body["start"], old.tz))
+    sim = Simulation(seed=ctx.body.get("seed", old.seed), start=start, timezone=str(old.tz),
                      profiles=[cs.profile for cs in old.carriers.values()])
     state = ctx.state
     state.sim = sim
-    state.keys = KeyRing(sim.seed)
+    state.keys = KeyRing(sim.seed, state.keys.generation + 1)  # the old world's keys open nothing in the new one
     state.idempotency.clear()
     state.faults.clear()
     state.batch_jobs.clear()

@@ -10,7 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
+from ..errors import SimError
 from .problems import problem
+from .spec import OPERATIONS
 
 
 @dataclass
@@ -42,9 +44,15 @@ class FaultInjector:
         self._count = 0
 
     def add(self, spec: dict[str, Any]) -> Fault:
-        self._count += 1
-        fault = Fault(f"fault-{self._count}", spec["route"], spec.get("method", "*"), spec.get("latency_ms", 0),
+        fault = Fault(f"fault-{self._count + 1}", spec["route"], spec.get("method", "*"), spec.get("latency_ms", 0),
                       spec.get("error_rate", 0.0), spec.get("status", 503), spec.get("seed", 0))
+        if not any(fault.matches(op.method, op.path) for op in OPERATIONS if not op.control):
+            # a concrete path (/v1/cards/8986…) or a typo would otherwise be accepted and never fire
+            method = "" if fault.method == "*" else f"{fault.method} "
+            raise SimError("unknown_route", f"No {method}operation has the route {fault.route!r}: give a path "
+                           "template as in the OpenAPI document (/v1/cards/{iccid}) or a prefix ending in * "
+                           "(/v1/cards*).", status=422, route=fault.route, method=fault.method)
+        self._count += 1
         fault.rng = random.Random(fault.seed)
         self.faults.append(fault)
         return fault

@@ -5,7 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from dataclasses import dataclass
+
+_MAX_CANONICAL = 64 * 1024
+
+
+def _canonical(body: bytes) -> bytes:
+    if not body.strip() or len(body) > _MAX_CANONICAL:
+        return b"raw:" + body
+    try:
+        data = json.loads(body, parse_constant=_refuse)
+        return b"json:" + json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    except (ValueError, RecursionError, UnicodeDecodeError):  # not JSON (or not JSON we can hold): the bytes
+        return b"raw:" + body
+
+
+def _refuse(name: str) -> None:
+    raise ValueError(name)
 
 
 @dataclass
@@ -24,7 +41,10 @@ class IdempotencyStore:
 
     @staticmethod
     def fingerprint(method: str, path: str, body: bytes) -> str:
-        return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+        """What makes two requests the same: method, path and body — a JSON body by its meaning, so that a retry
+        serialised with other spacing or key order is still the same request (anything else byte for byte)."""
+        return hashlib.sha256(method.encode() + b" " + path.encode("utf-8", "surrogateescape") + b"\n"
+                              + _canonical(body)).hexdigest()
 
     def get(self, scope: str, key: str) -> Stored | None:
         return self._entries.get((scope, key))

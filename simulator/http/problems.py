@@ -33,9 +33,10 @@ def from_sim_error(exc: SimError) -> web.Response:
 class ProblemError(Exception):
     """Raised inside handlers for request problems that are not engine refusals (bad body, unauthorised …)."""
 
-    def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
+    def __init__(self, status: int, code: str, detail: str, *, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
         super().__init__(detail)
-        self.status, self.code, self.detail, self.extra = status, code, detail, extra
+        self.status, self.code, self.detail, self.extra, self.headers = status, code, detail, extra, headers
 
     def response(self) -> web.Response:
-        return problem(self.status, self.code, self.detail, **self.extra)
+        return problem(self.status, self.code, self.detail, headers=self.headers, **self.extra)

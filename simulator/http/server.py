@@ -17,6 +17,8 @@ from ..profile import builtin_profiles, load_profile
 from ..simulation import Simulation
 from .app import STATE, create_app
 
+SHUTDOWN_GRACE = 2.0  # seconds
+
 
 async def run(args: Any) -> int:
     sim = Simulation(seed=args.seed, start=args.start, profiles=builtin_profiles() + [load_profile(p)
@@ -34,7 +36,10 @@ async def run(args: Any) -> int:
         first = built.accounts[0]
         fleet_note = (f"; fleet of {len(built.cards)} cards in {len(built.accounts)} accounts "
                       f"(key for {first}: {keys.issue(first)})")
-    runner = web.AppRunner(app, access_log=logging.getLogger("carriersim.access") if args.access_log else None)
+    # on Ctrl-C, requests in flight get SHUTDOWN_GRACE seconds to finish: aiohttp's default (60 s) would keep the
+    # process alive for a minute whenever a client has sent half a request and stalled
+    runner = web.AppRunner(app, access_log=logging.getLogger("carriersim.access") if args.access_log else None,
+                           shutdown_timeout=SHUTDOWN_GRACE)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
     try:
@@ -47,7 +52,8 @@ async def run(args: Any) -> int:
     port = site._server.sockets[0].getsockname()[1]  # the real port when --port 0 asked for any free one
     control = "test control disabled" if args.no_test_control else (
         f"admin token {token}" if generated else "admin token from the command line/environment")
-    print(f"carriersim ready at http://{args.host}:{port} (clock {args.clock} at {sim.iso(sim.now)}; {control}"
+    host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address is bracketed in a URL
+    print(f"carriersim ready at http://{host}:{port} (clock {args.clock} at {sim.iso(sim.now)}; {control}"
           f"{fleet_note})", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

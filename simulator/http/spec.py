@@ -224,11 +224,41 @@ class Operation:
     control: bool = False  # under /_sim: admin token
     multipart: bool = False
     errors: tuple[int, ...] = field(default=(404, 409, 422))
+    links: tuple["Link", ...] = ()  # OpenAPI links from the success response (stateful testing, client codegen)
+
+
+@dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: the success response of one operation feeds a parameter of another (``target``)."""
+
+    target: str  # operationId
+    parameters: tuple[tuple[str, str], ...]  # (parameter name, runtime expression)
+
+    @property
+    def name(self) -> str:
+        return self.target[0].upper() + self.target[1:]
+
+
+def links_to(targets: tuple[str, ...], **parameters: str) -> tuple[Link, ...]:
+    """The same parameters (e.g. ``iccid="$response.body#/iccid"``) fed to each of ``targets``."""
+    return tuple(Link(t, tuple(parameters.items())) for t in targets)
 
 
 def _card(op_id: str, method: str, suffix: str, summary: str, response: str = "Card", **kw: Any) -> Operation:
     return Operation(op_id, method, "/v1/cards/{iccid}" + suffix, summary, response, **kw)
 
+
+# Where a card's ICCID leads: every operation on that card (native and test control). The links below chain
+# them (open → activate → use → suspend/resume/lose/swap/cancel …) for stateful tests and generated clients.
+CARD_READS = ("getCard", "getCardHistory", "getCardUsage", "getCardLedger")
+CARD_OPS = (*CARD_READS, "activateCard", "changePlan", "withdrawPlanChange", "topUp", "buyAddOn", "renewCard",
+            "suspendCard", "resumeCard", "reactivateCard", "verifyIdentity", "rebindDevice", "unbindDevice",
+            "setAutoRenew", "appealRegion", "reportLost", "swapCard", "requestCancellation", "getCertificate",
+            "requestRefund", "reportUsage", "barCard", "releaseCard")
+IN_SERVICE = ("getCard", "getCardUsage", "reportUsage", "suspendCard", "resumeCard", "buyAddOn", "renewCard",
+              "changePlan", "rebindDevice", "unbindDevice", "setAutoRenew", "reportLost", "barCard")
+ICCID_OF = "$response.body#/iccid"
+CARD_ICCID_OF = "$response.body#/card/iccid"
 
 PAGE = (("cursor", {"type": "string", "pattern": "^[0-9]{1,9}$"}),
         ("limit", {"type": "integer", "minimum": 1, "maximum": 1000}))
@@ -246,7 +276,7 @@ OPERATIONS: tuple[Operation, ...] = (
                      ("carrier", {"type": "string", "maxLength": 32}), ("pool", {"type": "string", "maxLength": 32}),
                      *PAGE), errors=(422,)),
     Operation("openCard", "POST", "/v1/cards", "Open (sell) a card with a paid plan (BILL-1)", "Card", status=201,
-              body="OpenCard", errors=(402, 404, 409, 422, 503)),
+              body="OpenCard", errors=(402, 404, 409, 422, 503), links=links_to(CARD_OPS, iccid=ICCID_OF)),
     _card("getCard", "GET", "", "A card, with its pending plan change and when it takes effect", errors=(404, 422)),
     _card("getCardHistory", "GET", "/history", "The card's events (LIFE-4)", "History", errors=(404, 422)),
     _card("getCardUsage", "GET", "/usage", "Usage of the current cycle and quota period", "Usage",
@@ -254,18 +284,21 @@ OPERATIONS: tuple[Operation, ...] = (
     _card("getCardLedger", "GET", "/ledger", "Charges, payments and refunds with running balance", "Ledger",
           errors=(404, 422)),
     _card("activateCard", "POST", "/activation", "Activate; binds the device (BIND-1)", body="Activation",
-          errors=(404, 409, 422, 503)),
+          errors=(404, 409, 422, 503), links=links_to(IN_SERVICE, iccid=ICCID_OF)),
     _card("changePlan", "POST", "/plan-change", "Change plan from the next cycle (PLAN-1/2)", body="PlanChange",
-          errors=(402, 404, 409, 422, 503)),
+          errors=(402, 404, 409, 422, 503), links=links_to(("getCard", "withdrawPlanChange"), iccid=ICCID_OF)),
     _card("withdrawPlanChange", "DELETE", "/plan-change", "Withdraw the pending plan change (PLAN-2)",
           errors=(404, 409, 422, 503)),
     _card("topUp", "POST", "/top-ups", "Pay into the card's balance (BILL-5)", "TopUp", status=201,
-          body="TopUpRequest", errors=(404, 409, 422, 503)),
+          body="TopUpRequest", errors=(404, 409, 422, 503),
+          links=links_to(("getCardLedger", "reactivateCard", "renewCard", "buyAddOn", "changePlan"),
+                         iccid=CARD_ICCID_OF)),
     _card("buyAddOn", "POST", "/addons", "Buy an add-on pack (QUOTA-3)", body="AddOnPurchase",
           errors=(402, 404, 409, 422, 503)),
     _card("renewCard", "POST", "/renewal", "Renew (EXP-2) or prepay the next term (QUOTA-4)", "Renewal",
-          errors=(402, 404, 409, 422, 503)),
-    _card("suspendCard", "POST", "/suspension", "Manual stop (MAN-1)", errors=(404, 409, 422, 503)),
+          errors=(402, 404, 409, 422, 503), links=links_to(("getCard", "requestRefund"), iccid=CARD_ICCID_OF)),
+    _card("suspendCard", "POST", "/suspension", "Manual stop (MAN-1)", errors=(404, 409, 422, 503),
+          links=links_to(("resumeCard", "reportUsage", "getCardHistory"), iccid=ICCID_OF)),
     _card("resumeCard", "POST", "/resumption", "Manual resume (MAN-1)", errors=(404, 409, 422, 503)),
     _card("reactivateCard", "POST", "/reactivation", "Resume after paying arrears, where required (BILL-5)",
           errors=(402, 404, 409, 422, 503)),
@@ -274,36 +307,43 @@ OPERATIONS: tuple[Operation, ...] = (
     _card("rebindDevice", "POST", "/device", "Bind to a new device (BIND-1)", body="Device",
           errors=(404, 409, 422, 503)),
     _card("unbindDevice", "DELETE", "/device", "Release the device binding (before CAN-1)",
-          errors=(404, 409, 422, 503)),
+          errors=(404, 409, 422, 503), links=links_to(("requestCancellation", "rebindDevice"), iccid=ICCID_OF)),
     _card("setAutoRenew", "POST", "/auto-renew", "Turn auto-renewal on or off", body="AutoRenew",
-          errors=(404, 409, 422, 503)),
+          errors=(404, 409, 422, 503), links=links_to(("unbindDevice", "requestCancellation"), iccid=ICCID_OF)),
     _card("appealRegion", "POST", "/region-appeal", "Appeal a restricted-region stop (REG-1)",
           errors=(404, 409, 422, 503)),
-    _card("reportLost", "POST", "/loss-report", "Report the card lost (LOST-1)", errors=(404, 409, 422, 503)),
+    _card("reportLost", "POST", "/loss-report", "Report the card lost (LOST-1)", errors=(404, 409, 422, 503),
+          links=links_to(("swapCard", "resumeCard", "appealRegion"), iccid=ICCID_OF)),
     _card("swapCard", "POST", "/swap", "Replace the card; returns the new card (SWAP-1)", status=201, body="Swap",
-          errors=(404, 409, 422, 503)),
+          errors=(404, 409, 422, 503), links=links_to(("getCard", "getCardHistory", "activateCard"), iccid=ICCID_OF)),
     _card("requestCancellation", "POST", "/cancellation", "Ask for cancellation (CAN-1/2/3)", "CancellationRequest",
-          status=202, body="CancellationBody", errors=(404, 409, 422, 503)),
+          status=202, body="CancellationBody", errors=(404, 409, 422, 503),
+          links=links_to(("getCard", "getCertificate", "requestRefund"), iccid=ICCID_OF)),
     _card("getCertificate", "GET", "/certificate", "The cancellation certificate (CAN-4)", "Certificate",
           errors=(404, 422)),
     _card("requestRefund", "POST", "/refunds", "Ask for a refund (REF-1, CAN-4)", "Refund", status=201,
           body="RefundRequest", errors=(404, 409, 422, 503)),
     Operation("listPools", "GET", "/v1/pools", "The account's pools (POOL-1)", "PoolList", tag="pools", errors=()),
     Operation("createPool", "POST", "/v1/pools", "Create a shared data pool", "Pool", status=201, body="NewPool",
-              tag="pools", errors=(404, 422)),
+              tag="pools", errors=(404, 422),
+              links=(*links_to(("getPool", "addPoolMember"), pool_id="$response.body#/id"),
+                     Link("listCards", (("pool", "$response.body#/id"),)))),
     Operation("getPool", "GET", "/v1/pools/{pool_id}", "A pool with its members and usage", "Pool", tag="pools",
               errors=(404,)),
     Operation("addPoolMember", "POST", "/v1/pools/{pool_id}/members", "Add a card to a pool", "Pool",
-              body="PoolMember", tag="pools", errors=(404, 409, 422, 503)),
+              body="PoolMember", tag="pools", errors=(404, 409, 422, 503),
+              links=links_to(("getPool",), pool_id="$response.body#/id")),
     Operation("createBatchJob", "POST", "/v1/batch-jobs", "Run an operation over a CSV/.xlsx template (BATCH-1)",
-              "BatchJob", status=201, multipart=True, tag="batch", errors=(404, 413, 422)),
+              "BatchJob", status=201, multipart=True, tag="batch", errors=(404, 413, 422),
+              links=links_to(("getBatchJob",), job_id="$response.body#/id")),
     Operation("getBatchJob", "GET", "/v1/batch-jobs/{job_id}", "A batch job and its per-row results", "BatchJob",
               tag="batch", errors=(404,)),
     Operation("listEvents", "GET", "/v1/events", "The account's events after a cursor", "EventPage",
               query=(("cursor", {"type": "integer", "minimum": 0}),
                      ("limit", {"type": "integer", "minimum": 1, "maximum": 1000})), tag="events", errors=(422,)),
     Operation("createWebhook", "POST", "/v1/webhooks", "Register a webhook URL (events signed HMAC-SHA256)",
-              "Webhook", status=201, body="NewWebhook", tag="events", errors=(422,)),
+              "Webhook", status=201, body="NewWebhook", tag="events", errors=(422,),
+              links=links_to(("deleteWebhook",), webhook_id="$response.body#/id")),
     Operation("listWebhooks", "GET", "/v1/webhooks", "The account's webhooks", "WebhookList", tag="events",
               errors=()),
     Operation("deleteWebhook", "DELETE", "/v1/webhooks/{webhook_id}", "Remove a webhook", None, status=204,
@@ -316,20 +356,25 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("setClockMode", "POST", "/_sim/clock/mode", "Frozen, or accelerated at a rate (simulated s per s)",
               "Clock", body="ClockMode", control=True, tag="control", errors=(422,)),
     Operation("createAccount", "POST", "/_sim/accounts", "Create an account and its first API key", "NewAccount",
-              status=201, body="NewAccountRequest", control=True, tag="control", errors=(409, 422)),
+              status=201, body="NewAccountRequest", control=True, tag="control", errors=(409, 422),
+              links=links_to(("createApiKey",), account_id="$response.body#/account/id")),
     Operation("createApiKey", "POST", "/_sim/accounts/{account_id}/keys", "Issue another API key", "ApiKey",
               status=201, control=True, tag="control", errors=(404,)),
     Operation("generateFleet", "POST", "/_sim/fleet", "Generate accounts and cards from a seed", "Fleet",
               status=201, body="FleetRequest", control=True, tag="control", errors=(422,)),
     Operation("reportUsage", "POST", "/_sim/cards/{iccid}/usage", "Traffic seen by the network (region, device)",
-              "UsageResult", body="UsageReport", control=True, tag="control", errors=(404, 422)),
+              "UsageResult", body="UsageReport", control=True, tag="control", errors=(404, 422),
+              links=links_to(("getCardUsage", "appealRegion", "rebindDevice", "buyAddOn", "reportUsage"),
+                             iccid=ICCID_OF)),
     Operation("barCard", "POST", "/_sim/cards/{iccid}/carrier-hold", "The carrier stops a card (LIFE-2 carrier)",
-              "Card", body="CarrierHold", control=True, tag="control", errors=(404, 409, 422)),
+              "Card", body="CarrierHold", control=True, tag="control", errors=(404, 409, 422),
+              links=links_to(("releaseCard", "getCard", "resumeCard"), iccid=ICCID_OF)),
     Operation("releaseCard", "DELETE", "/_sim/cards/{iccid}/carrier-hold", "The carrier releases its hold", "Card",
               control=True, tag="control", errors=(404, 409, 422)),
     Operation("startMaintenance", "POST", "/_sim/carriers/{carrier}/maintenance", "Open a maintenance window "
               "(MAINT-1)", "Maintenance", body="MaintenanceRequest", control=True, tag="control",
-              errors=(404, 409, 422)),
+              errors=(404, 409, 422),
+              links=links_to(("endMaintenance", "listPlans"), carrier="$response.body#/carrier")),
     Operation("endMaintenance", "DELETE", "/_sim/carriers/{carrier}/maintenance", "Close the window now", None,
               status=204, control=True, tag="control", errors=(404, 409)),
     Operation("createFault", "POST", "/_sim/faults", "Inject latency or errors on a route (seeded)", "Fault",
@@ -351,6 +396,13 @@ _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content", 4
                 "yours: PLAN-3)", 409: "Refused in the current state", 413: "Body too large",
                 422: "Invalid input", 429: "Too many requests", 503: "Carrier in maintenance (Retry-After)"}
 
+_ERROR_HEADERS = {
+    401: {"WWW-Authenticate": {"description": "How to authenticate (a bearer token)", "required": True,
+                               "schema": {"type": "string", "pattern": "^Bearer"}}},
+    503: {"Retry-After": {"description": "Seconds until the maintenance window closes (MAINT-1)",
+                          "required": True, "schema": {"type": "integer", "minimum": 1}}},
+}
+
 
 def openapi(version: str = "0.1.0") -> dict[str, Any]:
     """The OpenAPI 3.1 document."""
@@ -366,8 +418,19 @@ def openapi(version: str = "0.1.0") -> dict[str, Any]:
         else:
             responses[str(op.status)] = {"description": _STATUS_TEXT[op.status],
                                          "content": {"application/json": {"schema": ref(op.response)}}}
-        for code in sorted({400, 401, *op.errors} | ({413} if op.body or op.multipart else set())):
+        if op.links:
+            responses[str(op.status)]["links"] = {link.name: {"operationId": link.target,
+                                                              "parameters": dict(link.parameters)}
+                                                  for link in op.links}
+        for code in sorted({400, 401, *op.errors} | ({413} if op.body or op.multipart else set())
+                           | ({409, 422} if op.method == "POST" else set())):  # Idempotency-Key reused / invalid
             responses[str(code)] = {"description": _STATUS_TEXT[code], "content": problem}
+            if code in _ERROR_HEADERS:
+                responses[str(code)]["headers"] = _ERROR_HEADERS[code]
+        if op.method == "POST":
+            responses[str(op.status)]["headers"] = {"Idempotent-Replayed": {
+                "description": "Present on a retry with the same Idempotency-Key: the first response, replayed",
+                "required": False, "schema": {"const": "true"}}}
         entry: dict[str, Any] = {"operationId": op.id, "summary": op.summary, "tags": [op.tag],
                                  "security": [{"adminToken": []}] if op.control else [{"apiKey": []}],
                                  "responses": responses}
@@ -388,7 +451,9 @@ def openapi(version: str = "0.1.0") -> dict[str, Any]:
                                                          "withdraw_plan_change", "top_up", "set_auto_renew",
                                                          "cancel"]},
                 "document": {"type": "string", "maxLength": 32},
-                "file": {"type": "string", "contentMediaType": "application/octet-stream"}},
+                "file": {"type": "string", "contentMediaType": "application/octet-stream",
+                         "description": "The filled-in template, .csv or .xlsx (by the file name's extension, or by "
+                                        "its content when the name has none)"}},
                 ["operation", "file"])}}}
         paths.setdefault(op.path, {})[op.method.lower()] = entry
     return {
@@ -408,9 +473,17 @@ def openapi(version: str = "0.1.0") -> dict[str, Any]:
     }
 
 
+def _params_of(op: Operation) -> set[str]:
+    return {*_path_params(op.path), *(name for name, _ in op.query)}
+
+
 def _path_params(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{")]
 
+
+# Links are data in the table; a typo in a target or parameter name fails at import, not in a client.
+assert all(link.target in BY_ID and {n for n, _ in link.parameters} <= _params_of(BY_ID[link.target])
+           for op in OPERATIONS for link in op.links), "a link names an unknown operation or parameter"
 
 if __name__ == "__main__":  # python -m simulator.http.spec > simulator/http/openapi.json
     import json

@@ -1,7 +1,10 @@
 """API keys per account (PLAN-3: a key sees and changes only its own account's cards).
 
-Keys are derived from the simulation's seed and a counter, so a replayed journal hands out the same keys; they are
-stored hashed, and looked up by their hash, so a dump of the server never shows a usable key.
+Keys are derived from the simulation's seed, the world's generation and a counter, so a replayed journal hands out
+the same keys; they are stored hashed, and looked up by their hash, so a dump of the server never shows a usable key.
+Each reset starts a new generation: the new world's accounts have the ids the old ones had (``acc-0001`` …), and
+without the generation their keys would be the old keys too, so a client left over from before the reset would
+quietly act on the new world's account.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import secrets
 
 
 class KeyRing:
-    def __init__(self, seed: int) -> None:
-        self._seed = str(seed).encode()
+    def __init__(self, seed: int, generation: int = 0) -> None:
+        self.generation = generation
+        self._seed = str(seed).encode() if generation == 0 else f"{seed}/{generation}".encode()
         self._by_hash: dict[str, str] = {}
         self._issued = 0
 
@@ -29,7 +33,13 @@ class KeyRing:
 
     @staticmethod
     def _hash(key: str) -> str:
-        return hashlib.sha256(key.encode()).hexdigest()
+        return hashlib.sha256(_raw(key)).hexdigest()
+
+
+def _raw(text: str) -> bytes:
+    """Header bytes that are not UTF-8 reach us as surrogate escapes (aiohttp decodes with ``surrogateescape``);
+    turn them back into the bytes sent rather than fail with UnicodeEncodeError (a 500 for a bad header)."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 def bearer(header: str | None) -> str | None:
@@ -40,4 +50,4 @@ def bearer(header: str | None) -> str | None:
 
 
 def same_token(given: str | None, expected: str) -> bool:
-    return given is not None and secrets.compare_digest(given.encode(), expected.encode())
+    return given is not None and secrets.compare_digest(_raw(given), _raw(expected))

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from ..simulation import Simulation
 from .feed import account_events
 
 SIGNATURE_HEADER = "Carriersim-Signature"
+log = logging.getLogger("carriersim.webhooks")
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -127,18 +129,36 @@ class WebhookHub:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after the ``attempt``-th failed try: ``backoff * 2**(attempt-1)``, capped. (The exponent
+        is bounded first: ``2**1024`` does not fit a float, and a receiver can be down for a thousand attempts.)"""
+        return min(self.backoff * 2.0 ** min(attempt - 1, 64), self.max_backoff)
+
     async def _worker(self, sub: Subscription) -> None:
+        failures = 0
         while True:
-            events, next_cursor = account_events(self._get_sim(), sub.account_id, sub.cursor, 100)
-            if not events:
-                sub.cursor = next_cursor
-                sub.wake.clear()
-                if next_cursor >= len(self._get_sim().events):
-                    await sub.wake.wait()
-                continue
-            for event in events:
-                await self._deliver(sub, event)
-                sub.cursor = event["seq"] + 1
+            try:
+                await self._step(sub)
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug must not silently end the subscription: log it, wait, carry on
+                failures += 1
+                log.exception("webhook %s: worker failed; retrying", sub.id)
+                await asyncio.sleep(self.delay(failures))
+
+    async def _step(self, sub: Subscription) -> None:
+        """Deliver the next pending events (up to 100, in order), or wait for a wake-up when there are none."""
+        events, next_cursor = account_events(self._get_sim(), sub.account_id, sub.cursor, 100)
+        if not events:
+            sub.cursor = next_cursor
+            sub.wake.clear()
+            if next_cursor >= len(self._get_sim().events):
+                await sub.wake.wait()
+            return
+        for event in events:
+            await self._deliver(sub, event)
+            sub.cursor = event["seq"] + 1
 
     async def _deliver(self, sub: Subscription, event: dict[str, Any]) -> None:
         body = json.dumps({"delivery": event["seq"], "account": sub.account_id, "event": event},
@@ -157,7 +177,7 @@ class WebhookHub:
                         sub.last_error = None
                         return
                     sub.last_error = f"HTTP {resp.status}"
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
                 sub.last_error = f"{type(exc).__name__}: {exc}"[:200]
             sub.failures += 1
-            await asyncio.sleep(min(self.backoff * 2 ** (attempt - 1), self.max_backoff))
+            await asyncio.sleep(self.delay(attempt))
