@@ -21,7 +21,7 @@ from .events import CHANGE_ADDED, CHANGE_NONE, CHANGE_REMOVED, EventLog, Kind
 from .model import Account, Card, Cause, Pool, Reason, State
 from .profile import CarrierProfile, builtin_profiles
 from .timeutil import (Instant, add_cycles, add_duration, cycle_start_on_or_before, parse_duration, parse_instant,
-                       to_datetime, zone)
+                       to_datetime, to_iso, zone)
 
 DEFAULT_START = "2027-01-01T00:00:00+08:00"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -117,7 +117,7 @@ class Engine:
                 "events": len(self.events) - first_event}
 
     def iso(self, ts: Instant | None, tz: tzinfo | None = None) -> str | None:
-        return None if ts is None else to_datetime(ts, tz or self.tz).isoformat()
+        return None if ts is None else to_iso(ts, tz or self.tz)
 
     def now_dt(self) -> datetime:
         return to_datetime(self.now, self.tz)

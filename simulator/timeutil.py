@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import isodate
@@ -29,7 +30,10 @@ def to_datetime(ts: Instant, tz: tzinfo) -> datetime:
     return datetime.fromtimestamp(ts, tz)
 
 
+@lru_cache(maxsize=1 << 16)
 def to_iso(ts: Instant, tz: tzinfo) -> str:
+    """ISO-8601 text of an instant; cached, because views render the same few instants (cycle starts, term
+    ends) for every card and the conversion through the zone database is the slow part of a card view."""
     return to_datetime(ts, tz).isoformat()
 
 

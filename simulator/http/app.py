@@ -153,6 +153,8 @@ async def _read(op: Operation, request: web.Request) -> tuple[bytes, dict[str, A
             raise
         except Exception as exc:  # a malformed upload (no boundary, broken parts, nested multipart …)
             raise ProblemError(400, "malformed_multipart", f"The multipart body cannot be read: {exc}.") from None
+    if op.method == "GET":  # reads take no body; do not spend a read on one
+        return b"", None
     raw = await request.read()
     if len(raw) > MAX_JSON_BODY:
         raise ProblemError(413, "body_too_large", f"JSON bodies are limited to {MAX_JSON_BODY // 1024} KiB.")
