@@ -63,9 +63,31 @@ class Engine:
         self.carriers: dict[str, CarrierState] = {}
         self.refunded_payments: set[int] = set()
         self.numbers: set[str] = set()  # IMSIs and MSISDNs handed out (ID-1: unique across carriers)
-        self._handlers: dict[JobKind, Callable[[Due], None]] = {}
+        self._handlers: dict[JobKind, Callable[[Engine, Due], None]] = {}
         for profile in (list(profiles) if profiles is not None else builtin_profiles()):
             self.add_carrier(profile)
+
+    # ------------------------------------------------------------------ snapshots
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for snapshots without the indexes that follow from the cards (rebuilt on load)."""
+        state = self.__dict__.copy()
+        del state["by_iccid"], state["numbers"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.by_iccid = {c.iccid: c for c in self.cards}
+        self.numbers = {n for c in self.cards for n in (c.imsi, c.msisdn)}
+        # each card's (and pool's) list of its events, from the log's card column in one pass
+        cards, pools, detail = self.cards, self.pools, self.events.detail
+        for seq, idx in enumerate(self.events.card):
+            if idx >= 0:
+                cards[idx].events.append(seq)
+            else:
+                pool = pools.get((detail.get(seq) or {}).get("pool", ""))
+                if pool is not None:
+                    pool.events.append(seq)
 
     # ------------------------------------------------------------------ carriers and the clock
 
@@ -86,7 +108,7 @@ class Engine:
                            f"{', '.join(sorted(self.carriers))}.", status=404)
         return cs
 
-    def on(self, kind: JobKind, handler: Callable[[Due], None]) -> None:
+    def on(self, kind: JobKind, handler: Callable[["Engine", Due], None]) -> None:
         self._handlers[kind] = handler
 
     def resolve_target(self, to: object = None, by: object = None) -> Instant:
@@ -110,7 +132,7 @@ class Engine:
         start, first_event, jobs = self.now, len(self.events), 0
         while (due := self.scheduler.pop_due(target)) is not None:
             self.now = due.when
-            self._handlers[due.kind](due)
+            self._handlers[due.kind](self, due)
             jobs += 1
         self.now = target
         return {"from": self.iso(start), "to": self.iso(target), "jobs": jobs,

@@ -105,6 +105,14 @@ class Pool:
         self.exhausted = False
         self.events = array("I")
 
+    def __getstate__(self) -> tuple:
+        return tuple(None if name == "events" else getattr(self, name) for name in Pool.__slots__)
+
+    def __setstate__(self, state: tuple) -> None:
+        for name, value in zip(Pool.__slots__, state):
+            setattr(self, name, value)
+        self.events = array("I")
+
 
 class Card:
     """One SIM card. ``phase`` is the lifecycle position; the visible state of an in-service card is derived from
@@ -172,6 +180,16 @@ class Card:
         self.last_region: str | None = None
         self.prepaid_terms = 0  # QUOTA-4/EXP-2: terms paid in advance, used at the next term end
         self.test_used_kb = 0  # LIFE-1 testing: traffic carried on the test allowance
+        self.events = array("I")
+
+    # Snapshots pickle millions of cards: a flat tuple of slot values is several times faster than the default
+    # per-object dict of slots. ``events`` is left out: the engine rebuilds it from the event log on load.
+    def __getstate__(self) -> tuple:
+        return tuple(None if name == "events" else getattr(self, name) for name in Card.__slots__)
+
+    def __setstate__(self, state: tuple) -> None:
+        for name, value in zip(Card.__slots__, state):
+            setattr(self, name, value)
         self.events = array("I")
 
     @property

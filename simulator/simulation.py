@@ -34,12 +34,13 @@ class Simulation(Engine):
         loaded = None if profiles is None else [p if isinstance(p, CarrierProfile) else load_profile(p)
                                                 for p in profiles]
         super().__init__(seed=seed, start=start, profiles=loaded, timezone=timezone)
-        self.on(JobKind.CYCLE_START, lambda due: cycle.on_cycle_start(self, due))
-        self.on(JobKind.RETENTION_LIMIT, lambda due: retention.on_limit(self, due))
-        self.on(JobKind.KYC_DEADLINE, lambda due: real_name.on_deadline(self, due))
-        self.on(JobKind.REVIEW_DONE, lambda due: cancellation.on_review_done(self, due))
-        self.on(JobKind.UNUSED_CHECK, lambda due: cancellation.on_unused_check(self, due))
-        self.on(JobKind.MAINTENANCE_END, lambda due: maintenance.on_end(self, due))
+        # module-level functions, not closures: a Simulation pickles whole for snapshots
+        self.on(JobKind.CYCLE_START, cycle.on_cycle_start)
+        self.on(JobKind.RETENTION_LIMIT, retention.on_limit)
+        self.on(JobKind.KYC_DEADLINE, real_name.on_deadline)
+        self.on(JobKind.REVIEW_DONE, cancellation.on_review_done)
+        self.on(JobKind.UNUSED_CHECK, cancellation.on_unused_check)
+        self.on(JobKind.MAINTENANCE_END, maintenance.on_end)
 
     # ------------------------------------------------------------------ lookups
 
