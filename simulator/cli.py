@@ -142,6 +142,53 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    """Snapshots of a --db file while no server uses it (a running server refuses a second user of its file)."""
+    from .durable.store import StoreError
+    from .http.app import STATE, create_app
+    from .http.durability import snapshot_view
+
+    out = _console()
+    if args.action != "import" and not Path(args.db).exists():
+        _console(stderr=True).print(f"carriersim: error: {args.db} does not exist; start `carriersim serve --db "
+                                    f"{args.db}` once to create it.")
+        return 1
+    try:
+        state = create_app(db=args.db)[STATE]
+    except StoreError as exc:
+        _console(stderr=True).print(f"carriersim: error: {exc}")
+        return 1
+    d = state.durability
+    assert d is not None
+    try:
+        if args.action == "list":
+            table = Table(title=f"Snapshots in {args.db}")
+            for col in ("id", "name", "kind", "simulated time", "journal entry", "size"):
+                table.add_column(col)
+            for info in d.store.snapshots():
+                v = snapshot_view(info, state.sim.tz)
+                table.add_row(str(v["id"]), v["name"] or "", v["kind"], v["sim_time"], str(v["journal_seq"]),
+                              f"{v['size'] // 1024} KiB")
+            out.print(table)
+        elif args.action == "save":
+            info = d.snapshot(args.name)
+            out.print(f"saved snapshot {args.name!r} at {state.sim.iso(info.sim_time)}")
+        elif args.action == "restore":
+            d.restore(args.name)
+            d.snapshot()
+            out.print(f"restored {args.name!r}: the world is at {state.sim.iso(state.sim.now)}")
+        elif args.action == "export":
+            Path(args.file).write_bytes(d.export(args.name))
+            out.print(f"wrote {args.file}")
+        elif args.action == "import":
+            info = d.import_(Path(args.file).read_bytes(), args.name)
+            out.print(f"imported {args.file} as {args.name!r} ({state.sim.iso(info.sim_time)}); "
+                      f"`carriersim snapshot restore {args.name} --db {args.db}` to continue from it")
+    finally:
+        d.store.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="carriersim", description="A fake multi-carrier IoT connectivity platform "
                                  "with a clock you can move.")
@@ -172,7 +219,28 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--no-test-control", action="store_true", help="serve no /_sim routes at all")
     srv.add_argument("--profile", action="append", default=[], metavar="FILE", help="also load this profile")
     srv.add_argument("--access-log", action="store_true", help="log every request")
+    srv.add_argument("--db", metavar="PATH", help="keep state in this SQLite file (journal + snapshots); "
+                     "without it, state lives in memory")
+    srv.add_argument("--db-sync", choices=("normal", "full"), default="normal",
+                     help="normal: every answered write survives the process being killed; full: also a power cut "
+                          "(slower)")
     srv.set_defaults(func=cmd_serve)
+
+    snap = sub.add_parser("snapshot", help="save, restore, list, export or import snapshots of a --db file")
+    snap_sub = snap.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, text in (("save", "save the world under NAME"), ("restore", "go back to snapshot NAME"),
+                         ("list", "list the snapshots"), ("export", "write snapshot NAME to FILE"),
+                         ("import", "add FILE (an export) as snapshot NAME")):
+        one = snap_sub.add_parser(action, help=text)
+        if action == "import":
+            one.add_argument("file", metavar="FILE")
+            one.add_argument("--name", required=True, help="name for the imported snapshot")
+        elif action != "list":
+            one.add_argument("name", metavar="NAME")
+            if action == "export":
+                one.add_argument("file", metavar="FILE")
+        one.add_argument("--db", required=True, metavar="PATH", help="the carriersim database")
+    snap.set_defaults(func=cmd_snapshot)
 
     prof = sub.add_parser("profiles", help="list the shipped carrier profiles, or validate profile files")
     prof.add_argument("--validate", nargs="+", metavar="FILE", help="check these profile files and exit")

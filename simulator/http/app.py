@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -22,7 +23,9 @@ from yarl import URL
 from ..errors import SimError
 from ..simulation import Simulation
 from . import control, native
+from ..durable.store import Store
 from .clock_driver import ClockDriver
+from .durability import Durability
 from .faults import FaultInjector
 from .idempotency import IdempotencyStore
 from .problems import ProblemError, from_sim_error, problem
@@ -48,6 +51,7 @@ class ServerState:
     batch_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhooks: WebhookHub = field(init=False)
     clock: ClockDriver = field(init=False)
+    durability: Durability | None = None  # with --db: the journal and snapshots
 
 
 @dataclass
@@ -68,6 +72,7 @@ class Ctx:
 
 
 STATE = web.AppKey("state", ServerState)
+OPENED = web.AppKey("opened", dict)  # how the world was rebuilt from --db (snapshot, entries replayed, seconds)
 _FORMATS = jsonschema.FormatChecker(formats=())
 
 
@@ -174,7 +179,7 @@ async def _read_form(request: web.Request) -> dict[str, Any]:
             raise ProblemError(413, "body_too_large", f"Uploads are limited to {MAX_UPLOAD // 2**20} MiB.")
         if part.name == "file":
             fields["file"], fields["filename"] = bytes(data), _filename(part.filename, data)
-        elif part.name in ("operation", "document"):
+        elif part.name in ("operation", "document", "name"):
             fields[part.name] = data.decode("utf-8", "replace").strip()
     return fields
 
@@ -220,11 +225,15 @@ def _dispatcher(op: Operation, handler: Callable[[Ctx], tuple[int, Any] | Any]) 
 
 
 def _run(request: web.Request, state: ServerState, op: Operation, handler: Callable, account: str | None,
-         raw: bytes, upload: dict[str, Any] | None) -> web.Response:
-    """The synchronous heart of a request: validate, apply, answer. No await in here, so it is atomic."""
+         raw: bytes, upload: dict[str, Any] | None, idem: tuple[str, str] | None = None) -> web.StreamResponse:
+    """The synchronous heart of a request: validate, apply, journal, answer. No await in here, so it is atomic,
+    and an accepted command is durable (with --db) before its answer exists."""
+    sim_time = state.sim.now
+    started = time.perf_counter()
     try:
         body = _validate(op, raw)
-        ctx = Ctx(state, account, body, dict(request.match_info), _query(op, request), upload)
+        params = dict(request.match_info)
+        ctx = Ctx(state, account, body, params, _query(op, request), upload)
         result = handler(ctx)
     except ProblemError as exc:
         return exc.response()
@@ -232,8 +241,27 @@ def _run(request: web.Request, state: ServerState, op: Operation, handler: Calla
         return from_sim_error(exc)
     finally:
         state.webhooks.notify()
+    if isinstance(result, web.StreamResponse):
+        return result
     status, data = result if isinstance(result, tuple) else (op.status, result)
-    return _json(status, data)
+    response = _json(status, data)
+    if state.durability is not None and op.method != "GET" and status < 300:
+        record = None if idem is None else (idem[0], idem[1], status, response.body or b"")
+        state.durability.record(op.id, account, params, body, upload, record, time.perf_counter() - started,
+                                sim_time)
+    return response
+
+
+def execute(state: ServerState, op_id: str, body: dict[str, Any], account: str | None = None,
+            params: dict[str, str] | None = None) -> Any:
+    """Run one operation from inside the server (``serve --fleet``), journaled like a request."""
+    handler = {**native.HANDLERS, **control.HANDLERS}[op_id]
+    sim_time, started = state.sim.now, time.perf_counter()
+    result = handler(Ctx(state, account, body, params or {}, {}))
+    if state.durability is not None:
+        state.durability.record(op_id, account, params or {}, body, None, None, time.perf_counter() - started,
+                                sim_time)
+    return result[1] if isinstance(result, tuple) else result
 
 
 async def _idempotent(request: web.Request, state: ServerState, op: Operation, handler: Callable,
@@ -253,14 +281,14 @@ async def _idempotent(request: web.Request, state: ServerState, op: Operation, h
                             headers={"Idempotent-Replayed": "true"})
     entry = store.begin(scope, key, fingerprint)
     try:
-        response = _run(request, state, op, handler, account, raw, upload)
+        response = _run(request, state, op, handler, account, raw, upload, (key, fingerprint))
     except BaseException:
         store.abandon(scope, key, entry)
         raise
     if response.status >= 500:
         store.abandon(scope, key, entry)
     else:
-        store.finish(entry, response.status, response.body or b"", response.content_type)
+        store.finish(entry, response.status, getattr(response, "body", b"") or b"", response.content_type)
     return response
 
 
@@ -280,14 +308,21 @@ async def _last_resort(request: web.Request, handler: Callable) -> web.StreamRes
 
 
 def create_app(sim: Simulation | None = None, *, admin_token: str | None = None, test_control: bool = True,
-               clock: str = "frozen", rate: float = 86400.0, webhook_backoff: float = 0.5) -> web.Application:
-    """The carriersim HTTP application. ``test_control=False`` leaves ``/_sim`` out entirely."""
+               clock: str = "frozen", rate: float = 86400.0, webhook_backoff: float = 0.5, db: str | None = None,
+               db_sync: str = "normal") -> web.Application:
+    """The carriersim HTTP application. ``test_control=False`` leaves ``/_sim`` out entirely. With ``db`` the
+    world is rebuilt from that SQLite file (snapshot + journal) and every accepted command is journaled there;
+    a file that is not a usable carriersim database raises ``StoreError`` before anything is written."""
     sim = sim or Simulation()
     app = web.Application(middlewares=[_last_resort], client_max_size=MAX_UPLOAD + 1024)
     state = ServerState(sim, admin_token if test_control else None, KeyRing(sim.seed))
     state.webhooks = WebhookHub(lambda: state.sim, backoff=webhook_backoff)
     state.clock = ClockDriver(lambda: state.sim, clock, rate, on_advance=state.webhooks.notify)
     app[STATE] = state
+    if db is not None:
+        state.durability = Durability(Store(db, sync=db_sync), state, {**native.HANDLERS, **control.HANDLERS})
+        app[OPENED] = state.durability.open()
+        state.clock.on_tick = state.durability.record_tick
     handlers = {**native.HANDLERS, **(control.HANDLERS if test_control else {})}
     for op in OPERATIONS:
         if op.control and not test_control:
@@ -310,6 +345,10 @@ def create_app(sim: Simulation | None = None, *, admin_token: str | None = None,
     async def on_cleanup(app: web.Application) -> None:
         await state.clock.stop()
         await state.webhooks.stop()
+        if state.durability is not None:  # a clean stop leaves nothing to replay at the next start
+            if state.durability.replay_cost > 0:
+                state.durability.snapshot()
+            state.durability.store.close()
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)

@@ -25,6 +25,7 @@ class ClockDriver:
         self.mode = mode
         self.rate = rate
         self._on_advance = on_advance
+        self.on_tick: Callable[[int, int, float], None] | None = None  # set by --db to journal ticks
         self._anchor_sim = 0
         self._anchor_wall = 0.0
         self._task: asyncio.Task | None = None
@@ -51,8 +52,11 @@ class ClockDriver:
         elapsed = round(time.monotonic() - self._anchor_wall, 6)
         target = self._anchor_sim + int(round(elapsed * self.rate, 6))
         if target > sim.now:
+            before, started = sim.now, time.perf_counter()
             try:
                 sim.advance(to=target)
+                if self.on_tick is not None:  # --db: the tick is a command like any other
+                    self.on_tick(before, target, time.perf_counter() - started)
             finally:  # even a failed advance may have run jobs: let the webhook workers look
                 if self._on_advance is not None:
                     self._on_advance()

@@ -4,14 +4,18 @@ and what makes a three-month scenario a two-second test."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
+
+from aiohttp import web
 
 from ..errors import SimError
 from ..fleet import FleetSpec, generate
 from ..simulation import Simulation
 from ..timeutil import parse_instant
+from .durability import Durability, snapshot_view
 from .native import get_account
 from .tenancy import KeyRing
 
@@ -19,6 +23,7 @@ if TYPE_CHECKING:
     from .app import Ctx
 
 HANDLERS: dict[str, Callable[["Ctx"], Any]] = {}
+SNAPSHOT_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def handler(op_id: str) -> Callable:
@@ -176,3 +181,63 @@ def reset(ctx: "Ctx") -> dict[str, Any]:
         state.webhooks.remove(state.webhooks.subs[sub_id].account_id, sub_id)
     state.clock.reanchor()
     return state.clock.view()
+
+
+# ---------------------------------------------------------------------------------------------- durable state
+
+
+def _durability(ctx: "Ctx") -> Durability:
+    if ctx.state.durability is None:
+        raise SimError("durability_disabled", "Snapshots and rewind keep their data in the database: start the "
+                       "server with --db FILE.", status=409)
+    return ctx.state.durability
+
+
+@handler("createSnapshot")
+def create_snapshot(ctx: "Ctx") -> tuple[int, dict[str, Any]]:
+    d = _durability(ctx)
+    if d.store.snapshot_info(ctx.body["name"]) is not None:
+        raise SimError("snapshot_exists", f"A snapshot named {ctx.body['name']!r} exists already.", status=409)
+    return 201, snapshot_view(d.snapshot(ctx.body["name"]), ctx.sim.tz)
+
+
+@handler("listSnapshots")
+def list_snapshots(ctx: "Ctx") -> dict[str, Any]:
+    return {"items": [snapshot_view(i, ctx.sim.tz) for i in _durability(ctx).store.snapshots()]}
+
+
+@handler("restoreSnapshot")
+def restore_snapshot(ctx: "Ctx") -> dict[str, Any]:
+    info = _durability(ctx).restore(ctx.params["name"])
+    ctx.state.webhooks.notify()
+    return {"snapshot": info.id, "now": ctx.sim.iso(ctx.sim.now)}
+
+
+@handler("exportSnapshot")
+def export_snapshot(ctx: "Ctx") -> web.Response:
+    data = _durability(ctx).export(ctx.params["name"])
+    return web.Response(body=data, content_type="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="{ctx.params["name"]}.carriersim-snapshot"'})
+
+
+@handler("importSnapshot")
+def import_snapshot(ctx: "Ctx") -> tuple[int, dict[str, Any]]:
+    d = _durability(ctx)
+    up = ctx.upload or {}
+    name = up.get("name", "")
+    if not up.get("file") or not SNAPSHOT_NAME_RE.fullmatch(name or ""):
+        raise SimError("invalid_input", "Upload multipart/form-data with a file (from an export) and a name of "
+                       "letters, digits, '.', '_' or '-'.", status=422)
+    if d.store.snapshot_info(name) is not None:
+        raise SimError("snapshot_exists", f"A snapshot named {name!r} exists already.", status=409)
+    return 201, snapshot_view(d.import_(up["file"], name), ctx.sim.tz)
+
+
+@handler("rewindTimeline")
+def rewind(ctx: "Ctx") -> dict[str, Any]:
+    d = _durability(ctx)
+    target = _instant("rewind target", lambda: parse_instant(ctx.body["to"], ctx.sim.tz))
+    result = d.rewind(target)
+    ctx.state.clock.reanchor()
+    ctx.state.webhooks.notify()
+    return {**result, "now": ctx.sim.iso(ctx.sim.now)}

@@ -12,10 +12,10 @@ from typing import Any
 
 from aiohttp import web
 
-from ..fleet import FleetSpec, generate
+from ..durable.store import StoreError
 from ..profile import builtin_profiles, load_profile
 from ..simulation import Simulation
-from .app import STATE, create_app
+from .app import OPENED, STATE, create_app, execute
 
 SHUTDOWN_GRACE = 2.0  # seconds
 
@@ -27,15 +27,25 @@ async def run(args: Any) -> int:
     generated = token is None and not args.no_test_control
     if generated:
         token = secrets.token_urlsafe(18)
-    app = create_app(sim, admin_token=token, test_control=not args.no_test_control, clock=args.clock,
-                     rate=args.rate)
+    try:
+        app = create_app(sim, admin_token=token, test_control=not args.no_test_control, clock=args.clock,
+                         rate=args.rate, db=args.db, db_sync=args.db_sync)
+    except StoreError as exc:
+        print(f"carriersim: error: {exc}", file=sys.stderr)
+        return 1
+    state = app[STATE]
     fleet_note = ""
-    if args.fleet:
-        built = generate(sim, FleetSpec(accounts=max(1, args.fleet // 50), cards=args.fleet, seed=args.seed))
-        keys = app[STATE].keys
-        first = built.accounts[0]
-        fleet_note = (f"; fleet of {len(built.cards)} cards in {len(built.accounts)} accounts "
-                      f"(key for {first}: {keys.issue(first)})")
+    opened = app.get(OPENED)
+    if opened is not None and opened["snapshot"] is not None:
+        fleet_note = (f"; world restored from {args.db}: snapshot #{opened['snapshot']} and {opened['replayed']} "
+                      f"journal entries in {opened['seconds']} s")
+    elif args.fleet:
+        built = execute(state, "generateFleet", {"cards": args.fleet, "accounts": max(1, args.fleet // 50),
+                                                 "seed": args.seed})
+        first = built["accounts"][0]
+        fleet_note = (f"; fleet of {built['cards']} cards in {len(built['accounts'])} accounts "
+                      f"(key for {first['account']}: {first['api_key']})")
+    sim = state.sim
     # on Ctrl-C, requests in flight get SHUTDOWN_GRACE seconds to finish: aiohttp's default (60 s) would keep the
     # process alive for a minute whenever a client has sent half a request and stalled
     runner = web.AppRunner(app, access_log=logging.getLogger("carriersim.access") if args.access_log else None,

@@ -150,6 +150,13 @@ SCHEMAS: dict[str, S] = {
                         "reasons": {"type": "array", "items": {"enum": REASONS}}},
                        ["iccid", "accepted_kb", "refused_kb", "state"], extra=True),
     "Maintenance": obj({"carrier": {"type": "string"}, "until": DATETIME}, ["carrier", "until"], extra=True),
+    "Snapshot": obj({"id": {"type": "integer"}, "name": NULL_STR, "journal_seq": {"type": "integer"},
+                     "sim_time": DATETIME, "created": DATETIME, "kind": {"enum": ["auto", "named", "imported"]},
+                     "size": {"type": "integer"}}, ["id", "name", "journal_seq", "sim_time", "kind"], extra=True),
+    "SnapshotList": items_of("Snapshot"),
+    "Restored": obj({"snapshot": {"type": "integer"}, "now": DATETIME}, ["snapshot", "now"], extra=True),
+    "Rewound": obj({"to": DATETIME, "snapshot": {"type": "integer"}, "now": DATETIME}, ["to", "snapshot", "now"],
+                   extra=True),
     "Fault": obj({"id": {"type": "string"}, "method": {"type": "string"}, "route": {"type": "string"},
                   "latency_ms": {"type": "integer"}, "error_rate": {"type": "number"}, "status": {"type": "integer"},
                   "seed": {"type": "integer"}}, ["id", "route"], extra=True),
@@ -158,6 +165,7 @@ SCHEMAS: dict[str, S] = {
 
 # ---------------------------------------------------------------------------------------------- request bodies
 
+SNAPSHOT_NAME: S = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}
 DURATION: S = {"type": "string", "minLength": 1, "maxLength": 64,
                "description": "'3 days', '1 month', '2 hours' or ISO-8601 (P1M, PT12H)"}
 BODIES: dict[str, S] = {
@@ -207,6 +215,24 @@ BODIES: dict[str, S] = {
                          "seed": {"type": "integer"}}, ["route"]),
     "ResetRequest": obj({"seed": {"type": "integer"}, "start": {"type": "string", "minLength": 1,
                                                                 "maxLength": 64}}),
+    "SnapshotRequest": obj({"name": SNAPSHOT_NAME}, ["name"]),
+    "RewindRequest": obj({"to": {"type": "string", "minLength": 1, "maxLength": 64,
+                                 "description": "a simulated time on the current timeline, ISO-8601"}}, ["to"]),
+}
+
+# multipart/form-data bodies (documented; read by the dispatcher, not JSON-validated)
+FORMS: dict[str, S] = {
+    "BatchUpload": obj({
+        "operation": {"type": "string", "enum": ["suspend", "resume", "activate", "change_plan",
+                                                 "withdraw_plan_change", "top_up", "set_auto_renew", "cancel"]},
+        "document": {"type": "string", "maxLength": 32},
+        "file": {"type": "string", "contentMediaType": "application/octet-stream",
+                 "description": "The filled-in template, .csv or .xlsx (by the file name's extension, or by its "
+                                "content when the name has none)"}}, ["operation", "file"]),
+    "SnapshotUpload": obj({
+        "name": SNAPSHOT_NAME,
+        "file": {"type": "string", "contentMediaType": "application/octet-stream",
+                 "description": "A file from GET /_sim/snapshots/{name}/export"}}, ["name", "file"]),
 }
 
 
@@ -223,6 +249,8 @@ class Operation:
     tag: str = "cards"
     control: bool = False  # under /_sim: admin token
     multipart: bool = False
+    form: str = "BatchUpload"  # the multipart/form-data schema (in FORMS) of a multipart operation
+    binary: bool = False  # the success response is a file (application/octet-stream)
     errors: tuple[int, ...] = field(default=(404, 409, 422))
     links: tuple["Link", ...] = ()  # OpenAPI links from the success response (stateful testing, client codegen)
 
@@ -385,12 +413,26 @@ OPERATIONS: tuple[Operation, ...] = (
               control=True, tag="control", errors=()),
     Operation("resetWorld", "POST", "/_sim/reset", "Start a new, empty world", "Clock", body="ResetRequest",
               control=True, tag="control", errors=(422,)),
+    # ------------------------------------------------------------------ durable state (--db)
+    Operation("createSnapshot", "POST", "/_sim/snapshots", "Save the world under a name", "Snapshot", status=201,
+              body="SnapshotRequest", control=True, tag="snapshots", errors=(409, 422)),
+    Operation("listSnapshots", "GET", "/_sim/snapshots", "Named, imported and automatic snapshots",
+              "SnapshotList", control=True, tag="snapshots", errors=(409,)),
+    Operation("restoreSnapshot", "POST", "/_sim/snapshots/{name}/restore", "Go back to a snapshot; the clock "
+              "runs on from there", "Restored", control=True, tag="snapshots", errors=(404, 409)),
+    Operation("exportSnapshot", "GET", "/_sim/snapshots/{name}/export", "A snapshot as a file, to hand over",
+              None, binary=True, control=True, tag="snapshots", errors=(404, 409)),
+    Operation("importSnapshot", "POST", "/_sim/snapshots/import", "Add a snapshot file from another machine",
+              "Snapshot", status=201, multipart=True, form="SnapshotUpload", control=True, tag="snapshots",
+              errors=(409, 413, 422)),
+    Operation("rewindTimeline", "POST", "/_sim/rewind", "The world as it was at a simulated time, by replaying "
+              "the journal", "Rewound", body="RewindRequest", control=True, tag="snapshots", errors=(409, 422)),
 )
 
 BY_ID = {op.id: op for op in OPERATIONS}
 _PARAM_SCHEMAS = {"iccid": {"type": "string", "minLength": 1, "maxLength": 40}, "carrier": {"type": "string"},
                   "pool_id": {"type": "string"}, "job_id": {"type": "string"}, "webhook_id": {"type": "string"},
-                  "account_id": {"type": "string"}}
+                  "account_id": {"type": "string"}, "name": {"type": "string", "minLength": 1, "maxLength": 64}}
 _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content", 400: "Malformed request",
                 401: "Missing or unknown credentials", 402: "Balance too low (BILL-1)", 404: "Not found (or not "
                 "yours: PLAN-3)", 409: "Refused in the current state", 413: "Body too large",
@@ -413,7 +455,11 @@ def openapi(version: str = "0.1.0") -> dict[str, Any]:
                   for n in _path_params(op.path)]
         params += [{"name": n, "in": "query", "required": False, "schema": s} for n, s in op.query]
         responses: dict[str, Any] = {}
-        if op.response is None:
+        if op.binary:
+            responses[str(op.status)] = {"description": _STATUS_TEXT[op.status], "content": {
+                "application/octet-stream": {"schema": {"type": "string",
+                                                        "contentMediaType": "application/octet-stream"}}}}
+        elif op.response is None:
             responses[str(op.status)] = {"description": _STATUS_TEXT[op.status]}
         else:
             responses[str(op.status)] = {"description": _STATUS_TEXT[op.status],
@@ -446,15 +492,7 @@ def openapi(version: str = "0.1.0") -> dict[str, Any]:
                                     "content": {"application/json": {"schema": {"$ref":
                                                 f"#/components/schemas/{op.body}"}}}}
         if op.multipart:
-            entry["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": obj({
-                "operation": {"type": "string", "enum": ["suspend", "resume", "activate", "change_plan",
-                                                         "withdraw_plan_change", "top_up", "set_auto_renew",
-                                                         "cancel"]},
-                "document": {"type": "string", "maxLength": 32},
-                "file": {"type": "string", "contentMediaType": "application/octet-stream",
-                         "description": "The filled-in template, .csv or .xlsx (by the file name's extension, or by "
-                                        "its content when the name has none)"}},
-                ["operation", "file"])}}}
+            entry["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": FORMS[op.form]}}}
         paths.setdefault(op.path, {})[op.method.lower()] = entry
     return {
         "openapi": "3.1.0",

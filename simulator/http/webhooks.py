@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import logging
-import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -82,12 +81,27 @@ class WebhookHub:
     def register(self, account_id: str, url: str) -> Subscription:
         """Events from now on are delivered (the feed has the past ones)."""
         self._count += 1
-        sub = Subscription(f"wh-{self._count:04d}", account_id, url, "whsec_" + secrets.token_hex(16),
-                           cursor=len(self._get_sim().events))
+        sim = self._get_sim()
+        # derived from the seed, like API keys, so that a journal replay hands out the same secret
+        secret = hmac.new(str(sim.seed).encode(), f"webhook:{self._count}:{account_id}:{url}".encode(),
+                          hashlib.sha256).hexdigest()[:32]
+        sub = Subscription(f"wh-{self._count:04d}", account_id, url, "whsec_" + secret, cursor=len(sim.events))
+        self._add(sub)
+        return sub
+
+    def _add(self, sub: Subscription) -> None:
         self.subs[sub.id] = sub
         if self._running:
             sub.task = asyncio.get_running_loop().create_task(self._worker(sub))
-        return sub
+
+    def restore(self, records: list[dict[str, Any]], count: int) -> None:
+        """Subscriptions as a snapshot had them (delivery resumes from each one's cursor)."""
+        for sub in list(self.subs.values()):
+            self.remove(sub.account_id, sub.id)
+        self._count = count
+        for r in records:
+            self._add(Subscription(r["id"], r["account"], r["url"], r["secret"], r["cursor"], r["delivered"],
+                                   r["failures"]))
 
     def of(self, account_id: str) -> list[Subscription]:
         return [s for s in self.subs.values() if s.account_id == account_id]

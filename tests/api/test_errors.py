@@ -172,7 +172,7 @@ async def test_every_body_schema_refuses_unknown_fields_and_wrong_types(client, 
     where a field is required are 422 invalid_body; a malformed body is 400 — for /v1 and /_sim alike, and nothing
     changes."""
     params = {"iccid": world["iccid"], "carrier": "cmcc", "pool_id": "pool-x", "job_id": "job-x",
-              "webhook_id": "wh-x", "account_id": "acc-0001"}
+              "webhook_id": "wh-x", "account_id": "acc-0001", "name": "snap-x"}
     before = digest(client)
     for op in OPERATIONS:
         if not op.body:
