@@ -26,7 +26,8 @@ from simulator.http.clock_driver import ClockDriver
 from simulator.http.webhooks import SIGNATURE_HEADER, verify
 from simulator.identifiers import make_imei
 
-ADMIN = {"Authorization": "Bearer admin"}
+from .apihelp import ADMIN, account, open_active
+
 DAY = 86400
 START_ISO = "2027-01-01T00:00:00+08:00"
 WALL = datetime(2030, 6, 1, 12, 0, 0)
@@ -229,13 +230,8 @@ async def test_background_ticker_expires_the_card_and_the_webhook_hears_it(aioht
         sim = Simulation(seed=1)
         app = create_app(sim, admin_token="admin", clock="accelerated", rate=86400, webhook_backoff=0.02)
         client = await aiohttp_client(app)
-        r = await client.post("/_sim/accounts", json={"name": "Acme", "verified": True}, headers=ADMIN)
-        h = {"Authorization": f"Bearer {(await r.json())['api_key']}"}
-        r = await client.post("/v1/cards", json={"carrier": "cmcc", "plan": "CMCC-M100", "payment": "5",
-                                                 "auto_renew": False}, headers=h)
-        iccid = (await r.json())["iccid"]
-        r = await client.post(f"/v1/cards/{iccid}/activation", json={"imei": make_imei(4243)}, headers=h)
-        assert r.status == 200
+        h = (await account(client))["H"]
+        iccid = await open_active(client, h, payment="5", auto_renew=False, device=make_imei(4243))
         r = await client.post("/v1/webhooks", json={"url": f"http://127.0.0.1:{port}/hook"}, headers=h)
         secret = (await r.json())["secret"]
 

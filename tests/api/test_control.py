@@ -11,66 +11,16 @@ hold (LIFE-2 ``carrier``) is lifted only by the carrier; reset empties the world
 from __future__ import annotations
 
 import asyncio
-import itertools
 import random
-from typing import Any
 
 import pytest
 
 from simulator import Simulation
 from simulator.http import create_app
 from simulator.http.app import STATE
-from simulator.identifiers import make_credit_code, make_iccid, make_imei, make_resident_id
+from simulator.identifiers import make_credit_code, make_iccid, make_resident_id
 
-ADMIN = {"Authorization": "Bearer admin"}
-_imeis = itertools.count(90_000)
-
-
-def imei() -> str:
-    return make_imei(next(_imeis))
-
-
-@pytest.fixture
-async def client(aiohttp_client):
-    return await aiohttp_client(create_app(Simulation(seed=1), admin_token="admin"))
-
-
-async def ok(resp, status: int = 200) -> Any:
-    text = await resp.text()
-    assert resp.status == status, text
-    return await resp.json() if status != 204 else None
-
-
-async def refused(resp, status: int, code: str) -> dict[str, Any]:
-    text = await resp.text()
-    assert resp.status == status, text
-    assert resp.content_type == "application/problem+json"
-    body = await resp.json()
-    assert body["code"] == code, body
-    return body
-
-
-async def new_account(client, **body: Any) -> dict[str, Any]:
-    data = await ok(await client.post("/_sim/accounts", json={"name": "Acme", "verified": True, **body},
-                                      headers=ADMIN), 201)
-    return {"id": data["account"]["id"], "key": data["api_key"], "H": {"Authorization": f"Bearer {data['api_key']}"}}
-
-
-async def active_card(client, H, carrier: str = "cmcc", plan: str = "CMCC-M100", payment: str = "10",
-                      **options: Any) -> str:
-    c = await ok(await client.post("/v1/cards", json={"carrier": carrier, "plan": plan, "payment": payment,
-                                                      **options}, headers=H), 201)
-    await ok(await client.post(f"/v1/cards/{c['iccid']}/activation", json={"imei": imei()}, headers=H))
-    return c["iccid"]
-
-
-async def card(client, H, iccid: str) -> dict[str, Any]:
-    return await ok(await client.get(f"/v1/cards/{iccid}", headers=H))
-
-
-def digest(client) -> str:
-    return client.app[STATE].sim.digest()
-
+from .apihelp import ADMIN, account, card, digest, imei, ok, open_active, refused
 
 # ------------------------------------------------------------------------------------------------ clock
 
@@ -81,8 +31,8 @@ async def test_clock_reads_the_simulated_time(client):
 
 
 async def test_bill3_advance_answers_when_settled(client):
-    acme = await new_account(client)
-    iccid = await active_card(client, acme["H"], payment="10")
+    acme = await account(client)
+    iccid = await open_active(client, acme["H"], payment="10")
     result = await ok(await client.post("/_sim/clock/advance", json={"by": "1 month"}, headers=ADMIN))
     assert result["from"] == "2027-01-01T00:00:00+08:00"
     assert result["to"] == result["now"] == "2027-02-01T00:00:00+08:00"
@@ -103,8 +53,8 @@ async def test_bill3_advance_answers_when_settled(client):
 
 
 async def test_advance_to_an_instant_and_one_second_before_a_boundary(client):
-    acme = await new_account(client)
-    iccid = await active_card(client, acme["H"], payment="5", auto_renew=False)
+    acme = await account(client)
+    iccid = await open_active(client, acme["H"], payment="5", auto_renew=False)
     result = await ok(await client.post("/_sim/clock/advance", json={"to": "2027-01-31T23:59:59+08:00"},
                                         headers=ADMIN))
     assert (result["to"], result["events"]) == ("2027-01-31T23:59:59+08:00", 0)
@@ -146,8 +96,8 @@ async def test_clock_never_goes_backwards(client):
     ({"to": "9000-01-01T08:00:00+08:00"}, 422, "invalid_input"),
 ])
 async def test_bad_advance_requests_are_refused_and_change_nothing(client, body, status, code):
-    acme = await new_account(client)
-    await active_card(client, acme["H"])
+    acme = await account(client)
+    await open_active(client, acme["H"], payment="10")
     before = digest(client)
     await refused(await client.post("/_sim/clock/advance", json=body, headers=ADMIN), status, code)
     assert digest(client) == before
@@ -234,7 +184,7 @@ async def test_fleet_is_the_same_for_the_same_seed(aiohttp_client):
         client = await aiohttp_client(create_app(Simulation(seed=1), admin_token="admin"))
         fleet = await ok(await client.post("/_sim/fleet", json={"cards": 10, "accounts": 2, "seed": 3},
                                            headers=ADMIN), 201)
-        views.append((fleet, client.app[STATE].sim.digest()))
+        views.append((fleet, digest(client)))
     assert views[0] == views[1]
 
 
@@ -242,7 +192,7 @@ async def test_fleet_is_the_same_for_the_same_seed(aiohttp_client):
 
 
 async def test_usage_reports_act_like_the_network(client):
-    acme = await new_account(client)
+    acme = await account(client)
     first = imei()
     c = await ok(await client.post("/v1/cards", json={"carrier": "cmcc", "plan": "CMCC-M100"}, headers=acme["H"]),
                  201)
@@ -271,8 +221,8 @@ async def test_usage_reports_act_like_the_network(client):
 
 
 async def test_usage_report_refusals(client):
-    acme = await new_account(client)
-    iccid = await active_card(client, acme["H"])
+    acme = await account(client)
+    iccid = await open_active(client, acme["H"], payment="10")
     before = digest(client)
     cases = [
         ({"mb": 1, "kb": 1}, 422, "invalid_input"),
@@ -291,8 +241,8 @@ async def test_usage_report_refusals(client):
 
 
 async def test_life2_carrier_hold_and_release(client):
-    acme = await new_account(client)
-    iccid = await active_card(client, acme["H"])
+    acme = await account(client)
+    iccid = await open_active(client, acme["H"], payment="10")
     c = await ok(await client.post(f"/_sim/cards/{iccid}/carrier-hold", json={"note": "fraud check"}, headers=ADMIN))
     assert (c["state"], c["reasons"]) == ("suspended", ["carrier"])
     history = (await ok(await client.get(f"/v1/cards/{iccid}/history", headers=acme["H"])))["items"]
@@ -314,8 +264,8 @@ async def test_life2_carrier_hold_and_release(client):
 
 
 async def test_maintenance_window_opens_and_closes_on_its_own(client):
-    acme = await new_account(client)
-    iccid = await active_card(client, acme["H"], "cucc", "CUCC-M50", "4")
+    acme = await account(client)
+    iccid = await open_active(client, acme["H"], "cucc", "CUCC-M50", "4")
     window = await ok(await client.post("/_sim/carriers/cucc/maintenance", json={"duration": "3 hours"},
                                         headers=ADMIN))
     assert window == {"carrier": "cucc", "until": "2027-01-01T03:00:00+08:00"}
@@ -345,8 +295,8 @@ async def test_maintenance_window_opens_and_closes_on_its_own(client):
 
 
 async def test_reset_empties_the_world_and_old_keys_stop_working(client):
-    acme = await new_account(client)
-    iccid = await active_card(client, acme["H"])
+    acme = await account(client)
+    iccid = await open_active(client, acme["H"], payment="10")
     await ok(await client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/h"}, headers=acme["H"]), 201)
     await ok(await client.post("/_sim/faults", json={"route": "/v1/account", "latency_ms": 1}, headers=ADMIN), 201)
     await ok(await client.post("/_sim/clock/advance", json={"by": "10 days"}, headers=ADMIN))
@@ -360,7 +310,7 @@ async def test_reset_empties_the_world_and_old_keys_stop_working(client):
     r = await client.get(f"/v1/cards/{iccid}", headers=acme["H"])
     assert r.status == 401
     # a new account in the new world gets the old account's id, but the old key still opens nothing
-    fresh = await new_account(client)
+    fresh = await account(client)
     assert fresh["id"] == acme["id"] and fresh["key"] != acme["key"]
     r = await client.get("/v1/account", headers=acme["H"])
     assert r.status == 401, await r.text()
@@ -370,12 +320,12 @@ async def test_reset_empties_the_world_and_old_keys_stop_working(client):
 
 
 async def test_reset_with_seed_and_start(client):
-    await new_account(client)
+    await account(client)
     view = await ok(await client.post("/_sim/reset", json={"seed": 42, "start": "2028-06-15T12:00:00+08:00"},
                                       headers=ADMIN))
     assert view["now"] == "2028-06-15T12:00:00+08:00"
     assert client.app[STATE].sim.seed == 42
-    acme = await new_account(client)
+    acme = await account(client)
     c = await ok(await client.post("/v1/cards", json={"carrier": "cmcc", "plan": "CMCC-M100"}, headers=acme["H"]),
                  201)
     assert c["opened_at"] == "2028-06-15T12:00:00+08:00"
@@ -392,5 +342,5 @@ async def test_the_same_seed_hands_out_the_same_keys(aiohttp_client):
     keys = []
     for _ in range(2):
         client = await aiohttp_client(create_app(Simulation(seed=9), admin_token="admin"))
-        keys.append((await new_account(client))["key"])
+        keys.append((await account(client))["key"])
     assert keys[0] == keys[1]

@@ -10,60 +10,33 @@ MAINT-1 over HTTP: during a carrier's maintenance window its card commands answe
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from typing import Any
 
 import pytest
 
-from simulator import Simulation
-from simulator.http import create_app
-from simulator.http.app import STATE
 from simulator.http.spec import BODIES, OPERATIONS
 from simulator.identifiers import make_iccid, make_imei
 
-ADMIN = {"Authorization": "Bearer admin"}
+from .apihelp import ADMIN, account, digest, imei, open_active, open_card, refused
+
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
-_imeis = itertools.count(60_000)
-
-
-def imei() -> str:
-    return make_imei(next(_imeis))
-
-
-@pytest.fixture
-async def client(aiohttp_client):
-    return await aiohttp_client(create_app(Simulation(seed=1), admin_token="admin"))
 
 
 @pytest.fixture
 async def world(client) -> dict[str, Any]:
     """An account with an active cmcc card (balance 15.00) and a ready ctcc card."""
-    r = await client.post("/_sim/accounts", json={"name": "Acme", "verified": True}, headers=ADMIN)
-    H = {"Authorization": f"Bearer {(await r.json())['api_key']}"}
-    r = await client.post("/v1/cards", json={"carrier": "cmcc", "plan": "CMCC-M100", "payment": "20"}, headers=H)
-    iccid = (await r.json())["iccid"]
-    r = await client.post(f"/v1/cards/{iccid}/activation", json={"imei": imei()}, headers=H)
-    assert r.status == 200
-    r = await client.post("/v1/cards", json={"carrier": "ctcc", "plan": "CTCC-M20", "payment": "5"}, headers=H)
-    ctcc = (await r.json())["iccid"]
+    H = (await account(client))["H"]
+    iccid = await open_active(client, H, payment="20")
+    ctcc = (await open_card(client, H, "ctcc", "CTCC-M20", "5"))["iccid"]
     return {"H": H, "iccid": iccid, "ctcc": ctcc}
-
-
-def digest(client) -> str:
-    return client.app[STATE].sim.digest()
 
 
 async def problem(resp, status: int, code: str) -> dict[str, Any]:
     """The response is a problem document of ``status`` with ``code``, in the RFC 9457 shape."""
-    text = await resp.text()
-    assert resp.status == status, text
-    assert resp.content_type == "application/problem+json", resp.content_type
-    body = json.loads(text)
+    body = await refused(resp, status, code)
     assert PROBLEM_KEYS <= set(body), body
-    assert body["code"] == code, body
-    assert body["status"] == status
     assert body["type"] == f"https://carriersim.dev/problems/{code}"
     assert isinstance(body["title"], str) and body["title"]
     assert isinstance(body["detail"], str) and body["detail"]

@@ -14,23 +14,16 @@ from typing import Any
 
 import pytest
 
-from simulator import Simulation
-from simulator.http import create_app
 from simulator.identifiers import make_imei
 
-ADMIN = {"Authorization": "Bearer admin"}
+from .apihelp import ADMIN, account, open_active
 
 
 @pytest.fixture
-async def api(aiohttp_client):
-    client = await aiohttp_client(create_app(Simulation(seed=1), admin_token="admin"))
-    r = await client.post("/_sim/accounts", json={"name": "Acme", "verified": True}, headers=ADMIN)
-    h = {"Authorization": f"Bearer {(await r.json())['api_key']}"}
-    r = await client.post("/v1/cards", json={"carrier": "cmcc", "plan": "CMCC-M100", "payment": "20"}, headers=h)
-    assert r.status == 201
-    iccid = (await r.json())["iccid"]
-    r = await client.post(f"/v1/cards/{iccid}/activation", json={"imei": make_imei(777)}, headers=h)
-    assert r.status == 200
+async def api(client):
+    """The test client, an account's headers and its active cmcc card."""
+    h = (await account(client))["H"]
+    iccid = await open_active(client, h, payment="20", device=make_imei(777))
     return client, h, iccid
 
 

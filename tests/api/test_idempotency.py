@@ -10,47 +10,23 @@ injected 5xx) leaves no record, so its retry is applied.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 from typing import Any
 
 import pytest
 from aiohttp import FormData
 
-from simulator import Simulation
-from simulator.batch_files import write_template
-from simulator.http import create_app
 from simulator.http.app import STATE
-from simulator.identifiers import make_imei
 
-ADMIN = {"Authorization": "Bearer admin"}
+from .apihelp import ADMIN, account, batch_form, csv_upload, digest, open_active
+
 REPLAYED = "Idempotent-Replayed"
-_imeis = itertools.count(80_000)
-
-
-@pytest.fixture
-async def client(aiohttp_client):
-    return await aiohttp_client(create_app(Simulation(seed=1), admin_token="admin"))
-
-
-async def new_account(client, name: str = "Acme") -> dict[str, str]:
-    r = await client.post("/_sim/accounts", json={"name": name, "verified": True}, headers=ADMIN)
-    assert r.status == 201
-    return {"Authorization": f"Bearer {(await r.json())['api_key']}"}
-
-
-async def active_card(client, H, payment: str = "5") -> str:
-    r = await client.post("/v1/cards", json={"carrier": "cmcc", "plan": "CMCC-M100", "payment": payment}, headers=H)
-    iccid = (await r.json())["iccid"]
-    r = await client.post(f"/v1/cards/{iccid}/activation", json={"imei": make_imei(next(_imeis))}, headers=H)
-    assert r.status == 200
-    return iccid
 
 
 @pytest.fixture
 async def acme(client) -> dict[str, Any]:
-    H = await new_account(client)
-    return {"H": H, "iccid": await active_card(client, H)}
+    H = (await account(client))["H"]
+    return {"H": H, "iccid": await open_active(client, H, payment="5")}
 
 
 async def top_ups(client, H, iccid: str) -> list[dict[str, Any]]:
@@ -60,10 +36,6 @@ async def top_ups(client, H, iccid: str) -> list[dict[str, Any]]:
 
 async def balance(client, H, iccid: str) -> str:
     return (await (await client.get(f"/v1/cards/{iccid}", headers=H)).json())["balance"]
-
-
-def digest(client) -> str:
-    return client.app[STATE].sim.digest()
 
 
 async def test_20_concurrent_retries_charge_once(client, acme):
@@ -104,7 +76,7 @@ async def test_same_key_other_body_is_409_and_changes_nothing(client, acme):
     # same key on another operation of the same card, or on another card: also another request
     r = await client.post(f"/v1/cards/{iccid}/suspension", headers=headers)
     assert r.status == 409 and (await r.json())["code"] == "idempotency_key_reused"
-    other = await active_card(client, H)
+    other = await open_active(client, H, payment="5")
     before = digest(client)
     r = await client.post(f"/v1/cards/{other}/top-ups", json={"amount": "10.00"}, headers=headers)
     assert r.status == 409 and (await r.json())["code"] == "idempotency_key_reused"
@@ -150,8 +122,8 @@ async def test_without_a_key_every_post_applies(client, acme):
 
 
 async def test_keys_are_per_account(client, acme):
-    other = await new_account(client, "Other")
-    theirs = await active_card(client, other)
+    other = (await account(client, "Other"))["H"]
+    theirs = await open_active(client, other, payment="5")
     key = {"Idempotency-Key": "shared-key"}
     r = await client.post(f"/v1/cards/{acme['iccid']}/top-ups", json={"amount": "10.00"}, headers={**acme["H"], **key})
     assert r.status == 201
@@ -208,7 +180,7 @@ async def test_an_injected_failure_is_not_remembered(client, acme):
 
 
 async def test_open_card_retried_opens_one_card(client):
-    H = await new_account(client)
+    H = (await account(client))["H"]
     headers = {**H, "Idempotency-Key": "order-42"}
     body = {"carrier": "cucc", "plan": "CUCC-M50", "payment": "10"}
     responses = await asyncio.gather(*(client.post("/v1/cards", json=body, headers=headers) for _ in range(5)))
@@ -222,10 +194,7 @@ async def test_batch_upload_retried_runs_once(client, acme):
     H, iccid = acme["H"], acme["iccid"]
 
     def form() -> FormData:
-        f = FormData()
-        f.add_field("operation", "top_up")
-        f.add_field("file", write_template("top_up", "csv") + f"{iccid},3.00\r\n".encode(), filename="t.csv")
-        return f
+        return batch_form("top_up", csv_upload("top_up", [[iccid, "3.00"]]), "t.csv")
 
     headers = {**H, "Idempotency-Key": "batch-1"}
     first = await client.post("/v1/batch-jobs", data=form(), headers=headers)
@@ -257,13 +226,13 @@ async def test_key_length_is_checked(client, acme):
 
 
 async def test_reset_forgets_keys(client):
-    H = await new_account(client)
-    iccid = await active_card(client, H)
+    H = (await account(client))["H"]
+    iccid = await open_active(client, H, payment="5")
     r = await client.post(f"/v1/cards/{iccid}/top-ups", json={"amount": "1"}, headers={**H, "Idempotency-Key": "x"})
     assert r.status == 201
     assert (await client.post("/_sim/reset", json={}, headers=ADMIN)).status == 200
-    H = await new_account(client)
-    iccid = await active_card(client, H)
+    H = (await account(client))["H"]
+    iccid = await open_active(client, H, payment="5")
     r = await client.post(f"/v1/cards/{iccid}/top-ups", json={"amount": "1"}, headers={**H, "Idempotency-Key": "x"})
     assert r.status == 201 and REPLAYED not in r.headers
     assert (await r.json())["card"]["balance"] == "1.00"

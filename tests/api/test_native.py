@@ -10,93 +10,23 @@ REF-1 (refunds), POOL-1 (pools), BATCH-1 (batch jobs from CSV and .xlsx), the ev
 
 from __future__ import annotations
 
-import io
-import itertools
 import random
-from typing import Any
 
-import openpyxl
 import pytest
 from aiohttp import FormData
+from conftest import xlsx_from_template
 
-from simulator import Simulation
-from simulator.batch_files import write_template
-from simulator.http import create_app
 from simulator.http.app import STATE
-from simulator.identifiers import make_credit_code, make_iccid, make_imei, make_resident_id
+from simulator.identifiers import make_credit_code, make_iccid, make_resident_id
 
-ADMIN = {"Authorization": "Bearer admin"}
-_imeis = itertools.count(50_000)
-
-
-def imei() -> str:
-    return make_imei(next(_imeis))
-
-
-@pytest.fixture
-async def client(aiohttp_client):
-    return await aiohttp_client(create_app(Simulation(seed=1), admin_token="admin"))
-
-
-async def account(client, *, verified: bool = True, kind: str = "enterprise", id_number: str | None = None,
-                  name: str = "杭州测试科技有限公司") -> dict[str, Any]:
-    body: dict[str, Any] = {"name": name, "kind": kind, "verified": verified}
-    if id_number:
-        body["id_number"] = id_number
-    r = await client.post("/_sim/accounts", json=body, headers=ADMIN)
-    assert r.status == 201, await r.text()
-    data = await r.json()
-    return {"id": data["account"]["id"], "H": {"Authorization": f"Bearer {data['api_key']}"}}
-
-
-async def ok(resp, status: int = 200) -> Any:
-    text = await resp.text()
-    assert resp.status == status, text
-    assert resp.content_type == "application/json", resp.content_type
-    return await resp.json()
-
-
-async def refused(resp, status: int, code: str) -> dict[str, Any]:
-    text = await resp.text()
-    assert resp.status == status, text
-    assert resp.content_type == "application/problem+json"
-    body = await resp.json()
-    assert body["code"] == code, body
-    assert body["status"] == status
-    return body
-
-
-async def open_card(client, H, carrier: str = "cmcc", plan: str = "CMCC-M100", payment: str = "100",
-                    **options: Any) -> dict[str, Any]:
-    r = await client.post("/v1/cards", json={"carrier": carrier, "plan": plan, "payment": payment, **options},
-                          headers=H)
-    return await ok(r, 201)
-
-
-async def open_active(client, H, carrier: str = "cmcc", plan: str = "CMCC-M100", payment: str = "100",
-                      device: str | None = None, **options: Any) -> str:
-    iccid = (await open_card(client, H, carrier, plan, payment, **options))["iccid"]
-    await ok(await client.post(f"/v1/cards/{iccid}/activation", json={"imei": device or imei()}, headers=H))
-    return iccid
-
-
-async def card(client, H, iccid: str) -> dict[str, Any]:
-    return await ok(await client.get(f"/v1/cards/{iccid}", headers=H))
-
-
-async def usage(client, iccid: str, **body: Any) -> dict[str, Any]:
-    return await ok(await client.post(f"/_sim/cards/{iccid}/usage", json=body, headers=ADMIN))
-
-
-async def advance(client, **body: Any) -> dict[str, Any]:
-    return await ok(await client.post("/_sim/clock/advance", json=body, headers=ADMIN))
-
+from .apihelp import (account, advance, batch_form, card, csv_upload, digest, imei, ok, open_active, open_card, refused,
+                      usage)
 
 # ------------------------------------------------------------------------------------------- account, catalogue
 
 
 async def test_account_and_catalogue(client):
-    acme = await account(client)
+    acme = await account(client, name="杭州测试科技有限公司", kind="enterprise")
     me = await ok(await client.get("/v1/account", headers=acme["H"]))
     assert me == {"id": acme["id"], "name": "杭州测试科技有限公司", "kind": "enterprise", "channel": "direct",
                   "verified": True, "balance": "0.00", "cards": 0}
@@ -280,11 +210,11 @@ async def test_quota3_addon_lifts_quota_at_once(client):
     assert c["usage"]["addon_mb"] == 100.0 and c["usage"]["quota_mb"] == 200.0
     await refused(await client.post(f"/v1/cards/{iccid}/addons", json={"addon": "CUCC-ADD200"}, headers=acme["H"]),
                   404, "addon_not_found")
-    before = client.app[STATE].sim.digest()
+    before = digest(client)
     body = await refused(await client.post(f"/v1/cards/{iccid}/addons", json={"addon": "CMCC-ADD1G"},
                                            headers=acme["H"]), 402, "insufficient_balance")
     assert body["price"] == "20.00" and body["balance"] == "10.00"
-    assert client.app[STATE].sim.digest() == before
+    assert digest(client) == before
 
 
 async def test_ledger_shows_running_balance(client):
@@ -309,12 +239,12 @@ async def test_bill5_top_up_answers_payment_and_card(client):
     payment = data["payment"]
     ledger = await ok(await client.get(f"/v1/cards/{iccid}/ledger", headers=acme["H"]))
     assert [e for e in ledger["items"] if e["seq"] == payment][0]["amount"] == "12.34"
-    before = client.app[STATE].sim.digest()
+    before = digest(client)
     for amount in ("0", "0.00", "100000.01", "1.234", -1, 0):
         r = await client.post(f"/v1/cards/{iccid}/top-ups", json={"amount": amount}, headers=acme["H"])
         assert r.status == 422, (amount, await r.text())
         assert (await r.json())["code"] in ("invalid_input", "invalid_body")
-    assert client.app[STATE].sim.digest() == before
+    assert digest(client) == before
 
 
 async def test_bill5_ctcc_arrears_need_reactivation(client):
@@ -564,12 +494,12 @@ async def test_pool1_pools_over_http(client):
     assert (await card(client, acme["H"], a))["reasons"] == ["quota"]
     assert (await card(client, acme["H"], b))["reasons"] == ["quota"]
     cucc = await open_active(client, acme["H"], "cucc", "CUCC-M50", "4")
-    before = client.app[STATE].sim.digest()
+    before = digest(client)
     await refused(await client.post(f"/v1/pools/{pool['id']}/members", json={"iccid": cucc}, headers=acme["H"]),
                   409, "pool_mismatch")
     await refused(await client.post(f"/v1/pools/{pool['id']}/members", json={"iccid": a}, headers=acme["H"]),
                   409, "already_in_pool")
-    assert client.app[STATE].sim.digest() == before
+    assert digest(client) == before
     await refused(await client.get("/v1/pools/pool-nope", headers=acme["H"]), 404, "pool_not_found")
     await refused(await client.post("/v1/pools/pool-nope/members", json={"iccid": a}, headers=acme["H"]), 404,
                   "pool_not_found")
@@ -580,29 +510,6 @@ async def test_pool1_pools_over_http(client):
 # ------------------------------------------------------------------------------------------------ batch jobs
 
 
-def _csv(operation: str, rows: list[list[str]]) -> bytes:
-    return write_template(operation, "csv") + "".join(",".join(r) + "\r\n" for r in rows).encode()
-
-
-def _xlsx(operation: str, rows: list[list[object]]) -> bytes:
-    wb = openpyxl.load_workbook(io.BytesIO(write_template(operation, "xlsx")))
-    ws = wb.worksheets[0]
-    for row in rows:
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def _form(operation: str, data: bytes, filename: str, document: str | None = None) -> FormData:
-    form = FormData()
-    form.add_field("operation", operation)
-    if document is not None:
-        form.add_field("document", document)
-    form.add_field("file", data, filename=filename, content_type="application/octet-stream")
-    return form
-
-
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 async def test_batch1_upload_runs_every_row_and_job_can_be_polled(client, fmt):
     acme = await account(client)
@@ -611,8 +518,8 @@ async def test_batch1_upload_runs_every_row_and_job_can_be_polled(client, fmt):
     bad_digit = a[:-1] + str((int(a[-1]) + 1) % 10)
     unknown = make_iccid("898600", 424_242)
     rows = [[a], [bad_digit], [unknown], [b]]
-    data = _csv("suspend", rows) if fmt == "csv" else _xlsx("suspend", rows)
-    r = await client.post("/v1/batch-jobs", data=_form("suspend", data, f"停机.{fmt}"), headers=acme["H"])
+    data = csv_upload("suspend", rows) if fmt == "csv" else xlsx_from_template("suspend", rows)
+    r = await client.post("/v1/batch-jobs", data=batch_form("suspend", data, f"停机.{fmt}"), headers=acme["H"])
     job = await ok(r, 201)
     assert job["status"] == "completed" and job["operation"] == "suspend"
     assert (job["succeeded"], job["failed"]) == (2, 2)
@@ -632,13 +539,14 @@ async def test_batch1_top_up_and_cancel_jobs(client):
     acme = await account(client, id_number=doc)
     a = await open_active(client, acme["H"], payment="5")
     b = await open_active(client, acme["H"], payment="5", auto_renew=False)
-    data = _xlsx("top_up", [[a, 12.5], [b, "abc"]])
-    job = await ok(await client.post("/v1/batch-jobs", data=_form("top_up", data, "t.xlsx"), headers=acme["H"]), 201)
+    data = xlsx_from_template("top_up", [[a, 12.5], [b, "abc"]])
+    job = await ok(await client.post("/v1/batch-jobs", data=batch_form("top_up", data, "t.xlsx"), headers=acme["H"]),
+                   201)
     assert [(row["ok"], row.get("code")) for row in job["rows"]] == [(True, None), (False, "invalid_row")]
     assert (await card(client, acme["H"], a))["balance"] == "12.50"
     await ok(await client.delete(f"/v1/cards/{b}/device", headers=acme["H"]))
-    job = await ok(await client.post("/v1/batch-jobs", data=_form("cancel", _csv("cancel", [[a], [b]]), "c.csv", doc),
-                                     headers=acme["H"]), 201)
+    form = batch_form("cancel", csv_upload("cancel", [[a], [b]]), "c.csv", doc)
+    job = await ok(await client.post("/v1/batch-jobs", data=form, headers=acme["H"]), 201)
     assert [(row["ok"], row.get("code")) for row in job["rows"]] == [(False, "cancellation_not_allowed"), (True, None)]
     assert job["rows"][1]["review"] == "standard" and job["rows"][1]["due"] == "2027-01-06T00:00:00+08:00"
     assert (await card(client, acme["H"], b))["state"] == "pending_cancel"
@@ -657,15 +565,15 @@ async def test_batch1_bad_uploads_are_refused_and_change_nothing(client):
     form.add_field("operation", "suspend")
     await refused(await client.post("/v1/batch-jobs", data=form, headers=acme["H"]), 422, "invalid_body")
     form = FormData()
-    form.add_field("file", _csv("suspend", [[a]]), filename="x.csv", content_type="text/csv")
+    form.add_field("file", csv_upload("suspend", [[a]]), filename="x.csv", content_type="text/csv")
     await refused(await client.post("/v1/batch-jobs", data=form, headers=acme["H"]), 422, "invalid_body")
-    await refused(await client.post("/v1/batch-jobs", data=_form("explode", _csv("suspend", [[a]]), "x.csv"),
+    await refused(await client.post("/v1/batch-jobs", data=batch_form("explode", csv_upload("suspend", [[a]]), "x.csv"),
                                     headers=acme["H"]), 422, "invalid_batch_file")
-    await refused(await client.post("/v1/batch-jobs", data=_form("suspend", b"not a workbook", "x.xlsx"),
+    await refused(await client.post("/v1/batch-jobs", data=batch_form("suspend", b"not a workbook", "x.xlsx"),
                                     headers=acme["H"]), 422, "invalid_batch_file")
-    await refused(await client.post("/v1/batch-jobs", data=_form("suspend", b"iccid\r\n", "x.txt"),
+    await refused(await client.post("/v1/batch-jobs", data=batch_form("suspend", b"iccid\r\n", "x.txt"),
                                     headers=acme["H"]), 422, "invalid_batch_file")
-    await refused(await client.post("/v1/batch-jobs", data=_form("cancel", _csv("cancel", [[a]]), "x.csv"),
+    await refused(await client.post("/v1/batch-jobs", data=batch_form("cancel", csv_upload("cancel", [[a]]), "x.csv"),
                                     headers=acme["H"]), 422, "invalid_input")
     assert sim.digest() == before
     assert client.app[STATE].batch_jobs == {}

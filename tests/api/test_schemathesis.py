@@ -36,10 +36,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from simulator import Simulation
-from simulator.batch_files import write_template
 from simulator.http import create_app
 from simulator.http.spec import OPERATIONS, openapi
 from simulator.identifiers import make_imei
+
+from .apihelp import csv_upload
 
 ADMIN = "admin-token"
 DOC = "91350100M000100Y43"  # the account's unified social credit code (CAN-2 document)
@@ -172,7 +173,7 @@ class World:
 
 
 def _batch_form(operation: str, iccids: list[str]) -> dict[str, Any]:
-    csv = write_template(operation, "csv") + "".join(f"{i}\n" for i in iccids).encode()
+    csv = csv_upload(operation, [[i] for i in iccids])
     return {"operation": (None, operation), "file": ("cards.csv", csv, "text/csv")}
 
 
@@ -255,7 +256,7 @@ def _bodies(world: World) -> dict[str, Callable[[dict], list[dict]]]:
 
 
 def _generated_form(operation: str, cards: list[str]) -> dict[str, Any]:
-    csv = write_template(operation, "csv") + "".join(f"{i}\n" for i in cards[:4]).encode()
+    csv = csv_upload(operation, [[i] for i in cards[:4]])
     return {"operation": operation, "file": csv}
 
 

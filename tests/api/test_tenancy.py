@@ -10,23 +10,20 @@ control (``/_sim``) answers 401 without the admin token, with a wrong one, or wi
 from __future__ import annotations
 
 import asyncio
-import itertools
 import random
 import re
 from typing import Any
 
 import pytest
-from aiohttp import FormData
 
 from simulator import Simulation
-from simulator.batch_files import write_template
 from simulator.http import create_app
 from simulator.http.app import STATE
 from simulator.http.spec import OPERATIONS
 from simulator.identifiers import make_credit_code, make_iccid, make_imei
 
-ADMIN = {"Authorization": "Bearer admin"}
-_imeis = itertools.count(70_000)
+from .apihelp import ADMIN, account, batch_form, csv_upload, digest, open_active
+
 CARD_OPS = [op for op in OPERATIONS if op.path.startswith("/v1/cards/{iccid}")]
 BODIES: dict[str, Any] = {
     "activateCard": {}, "changePlan": {"plan": "CMCC-M30"}, "topUp": {"amount": "1"},
@@ -37,44 +34,19 @@ BODIES: dict[str, Any] = {
 
 
 @pytest.fixture
-async def client(aiohttp_client):
-    return await aiohttp_client(create_app(Simulation(seed=1), admin_token="admin"))
-
-
-async def new_account(client, name: str, **kw: Any) -> dict[str, Any]:
-    r = await client.post("/_sim/accounts", json={"name": name, "verified": True, **kw}, headers=ADMIN)
-    assert r.status == 201, await r.text()
-    data = await r.json()
-    return {"id": data["account"]["id"], "key": data["api_key"], "H": {"Authorization": f"Bearer {data['api_key']}"}}
-
-
-async def active_card(client, H, carrier: str = "cmcc", plan: str = "CMCC-M100", payment: str = "50") -> str:
-    r = await client.post("/v1/cards", json={"carrier": carrier, "plan": plan, "payment": payment}, headers=H)
-    assert r.status == 201, await r.text()
-    iccid = (await r.json())["iccid"]
-    r = await client.post(f"/v1/cards/{iccid}/activation", json={"imei": make_imei(next(_imeis))}, headers=H)
-    assert r.status == 200, await r.text()
-    return iccid
-
-
-@pytest.fixture
 async def tenants(client) -> dict[str, Any]:
     """``owner`` with an active cmcc card (pending plan change, in a pool) and ``intruder`` with a card of its own."""
-    owner = await new_account(client, "Owner Co", id_number=make_credit_code(random.Random(3)))
-    intruder = await new_account(client, "Intruder Co")
-    iccid = await active_card(client, owner["H"])
+    owner = await account(client, "Owner Co", id_number=make_credit_code(random.Random(3)))
+    intruder = await account(client, "Intruder Co")
+    iccid = await open_active(client, owner["H"], payment="50")
     r = await client.post(f"/v1/cards/{iccid}/plan-change", json={"plan": "CMCC-M1G"}, headers=owner["H"])
     assert r.status == 200
     r = await client.post("/v1/pools", json={"carrier": "cmcc", "name": "owner pool"}, headers=owner["H"])
     pool = (await r.json())["id"]
     r = await client.post(f"/v1/pools/{pool}/members", json={"iccid": iccid}, headers=owner["H"])
     assert r.status == 200
-    theirs = await active_card(client, intruder["H"])
+    theirs = await open_active(client, intruder["H"], payment="50")
     return {"owner": owner, "intruder": intruder, "iccid": iccid, "pool": pool, "theirs": theirs}
-
-
-def digest(client) -> str:
-    return client.app[STATE].sim.digest()
 
 
 async def answer(client, op, iccid: str, headers: dict[str, str]) -> tuple[int, str, dict[str, Any]]:
@@ -171,9 +143,7 @@ async def test_plan3_card_list_and_events_feed_are_per_account(client, tenants):
 async def test_plan3_batch_rows_and_jobs_are_private(client, tenants):
     owner, intruder, iccid = tenants["owner"], tenants["intruder"], tenants["iccid"]
     ghost = make_iccid("898600", 909_092)
-    form = FormData()
-    form.add_field("operation", "suspend")
-    form.add_field("file", write_template("suspend", "csv") + f"{iccid}\r\n{ghost}\r\n".encode(), filename="s.csv")
+    form = batch_form("suspend", csv_upload("suspend", [[iccid], [ghost]]), "s.csv")
     before = digest(client)
     r = await client.post("/v1/batch-jobs", data=form, headers=intruder["H"])
     assert r.status == 201, await r.text()

@@ -12,7 +12,6 @@ nothing more arrives).
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import time
 from dataclasses import dataclass, field
@@ -26,15 +25,8 @@ from simulator.http import create_app
 from simulator.http.app import STATE
 from simulator.http.feed import account_events
 from simulator.http.webhooks import SIGNATURE_HEADER, WebhookHub, sign, verify
-from simulator.identifiers import make_imei
 
-ADMIN = {"Authorization": "Bearer admin"}
-_serials = itertools.count(50_000)
-
-
-def fresh_imei() -> str:
-    return make_imei(next(_serials))
-
+from .apihelp import account, advance, open_active, open_card, usage
 
 # ---------------------------------------------------------------------------------------------------- receiver
 
@@ -123,19 +115,13 @@ class World:
         self.client = client
 
     async def account(self, name: str) -> dict[str, str]:
-        r = await self.client.post("/_sim/accounts", json={"name": name, "verified": True}, headers=ADMIN)
-        assert r.status == 201, await r.text()
-        return {"Authorization": f"Bearer {(await r.json())['api_key']}"}
+        return (await account(self.client, name))["H"]
 
     async def card(self, h: dict[str, str], *, activate: bool = True, **options: Any) -> str:
-        body = {"carrier": "cmcc", "plan": "CMCC-M100", "payment": "20", **options}
-        r = await self.client.post("/v1/cards", json=body, headers=h)
-        assert r.status == 201, await r.text()
-        iccid = (await r.json())["iccid"]
+        options = {"payment": "20", **options}
         if activate:
-            r = await self.client.post(f"/v1/cards/{iccid}/activation", json={"imei": fresh_imei()}, headers=h)
-            assert r.status == 200, await r.text()
-        return iccid
+            return await open_active(self.client, h, **options)
+        return (await open_card(self.client, h, **options))["iccid"]
 
     async def webhook(self, h: dict[str, str], url: str) -> dict[str, Any]:
         r = await self.client.post("/v1/webhooks", json={"url": url}, headers=h)
@@ -143,13 +129,10 @@ class World:
         return await r.json()
 
     async def usage(self, iccid: str, mb: float) -> dict[str, Any]:
-        r = await self.client.post(f"/_sim/cards/{iccid}/usage", json={"mb": mb}, headers=ADMIN)
-        assert r.status == 200, await r.text()
-        return await r.json()
+        return await usage(self.client, iccid, mb=mb)
 
     async def advance(self, by: str) -> None:
-        r = await self.client.post("/_sim/clock/advance", json={"by": by}, headers=ADMIN)
-        assert r.status == 200, await r.text()
+        await advance(self.client, by=by)
 
     async def feed(self, h: dict[str, str], cursor: int, limit: int = 7) -> list[dict[str, Any]]:
         """Every event from ``cursor`` on, read page by page (a small page size so the cursor is exercised)."""
