@@ -178,10 +178,20 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
             d.snapshot()
             out.print(f"restored {args.name!r}: the world is at {state.sim.iso(state.sim.now)}")
         elif args.action == "export":
-            Path(args.file).write_bytes(d.export(args.name))
+            data = d.export(args.name)
+            try:
+                Path(args.file).write_bytes(data)
+            except OSError as exc:
+                _console(stderr=True).print(f"carriersim: error: cannot write {args.file}: {exc.strerror or exc}")
+                return 1
             out.print(f"wrote {args.file}")
         elif args.action == "import":
-            info = d.import_(Path(args.file).read_bytes(), args.name)
+            try:
+                data = Path(args.file).read_bytes()
+            except OSError as exc:
+                _console(stderr=True).print(f"carriersim: error: cannot read {args.file}: {exc.strerror or exc}")
+                return 1
+            info = d.import_(data, args.name)
             out.print(f"imported {args.file} as {args.name!r} ({state.sim.iso(info.sim_time)}); "
                       f"`carriersim snapshot restore {args.name} --db {args.db}` to continue from it")
     finally:

@@ -7,16 +7,24 @@ unpickler that only builds classes from carriersim itself and a handful of stand
 
 from __future__ import annotations
 
+import enum
+import importlib
 import io
 import pickle
+import re
+import types
 import zlib
+import zoneinfo
 from typing import Any
 
 MAGIC = b"CSIMSNAP1\n"
-_ALLOWED_MODULES = ("simulator.",)
+# What a snapshot may name, and nothing else. A name is looked up as one attribute of its module (never a dotted
+# path), and what it resolves to must be what the entry says: a class, or one of the engine's job handlers. Modules
+# are not objects a snapshot may hold (``simulator.http.server`` imports ``os``: naming ``os`` there must not hand
+# out the os module), and ``getattr`` only reaches ``ZoneInfo._unpickle`` and enum members.
 _ALLOWED = {
     ("builtins", name) for name in ("set", "frozenset", "dict", "list", "tuple", "bytearray", "complex", "slice",
-                                    "range", "int", "float", "str", "bytes", "bool", "object", "getattr")
+                                    "range", "int", "float", "str", "bytes", "bool", "object")
 } | {
     ("array", "array"), ("array", "_array_reconstructor"), ("zoneinfo", "ZoneInfo"),
     ("zoneinfo._zoneinfo", "ZoneInfo"), ("datetime", "date"), ("datetime", "datetime"), ("datetime", "timedelta"),
@@ -24,17 +32,61 @@ _ALLOWED = {
     ("collections", "defaultdict"), ("copyreg", "_reconstructor"), ("random", "Random"), ("decimal", "Decimal"),
     ("_codecs", "encode"), ("functools", "partial"),
 }
+# carriersim's own classes are allowed from the engine's modules; from the server's only what a World holds (a
+# snapshot never holds a Store, a server or a CLI command, whose constructors touch files and sockets)
+_SERVER_CLASSES = {("simulator.http.durability", "World"), ("simulator.http.tenancy", "KeyRing"),
+                   ("simulator.http.faults", "Fault"), ("simulator.http.faults", "FaultInjector")}
+_NOT_IN_SNAPSHOTS = ("simulator.http", "simulator.durable", "simulator.cli", "simulator.__main__")
+_JOB_HANDLERS = re.compile(r"simulator\.rules\.[a-z_]+")  # module functions named on_* (Simulation.on)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class SnapshotFormatError(ValueError):
     """Bytes that are not a carriersim snapshot, or one that names something it may not build."""
 
 
+def _refuse(module: str, name: str) -> SnapshotFormatError:
+    return SnapshotFormatError(f"the snapshot names {module}.{name}, which a carriersim snapshot never contains")
+
+
+def _carriersim_object(module: str, name: str) -> Any:
+    if not _IDENTIFIER.fullmatch(name):
+        raise _refuse(module, name)
+    try:
+        obj = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        raise _refuse(module, name) from None
+    defined_here = getattr(obj, "__module__", None) == module
+    if isinstance(obj, type) and defined_here:
+        if (module, name) in _SERVER_CLASSES or not module.startswith(_NOT_IN_SNAPSHOTS):
+            return obj
+    elif isinstance(obj, types.FunctionType) and defined_here and _JOB_HANDLERS.fullmatch(module) \
+            and name.startswith("on_"):
+        return obj
+    raise _refuse(module, name)
+
+
+def _safe_getattr(obj: Any, name: Any, *default: Any) -> Any:
+    """``getattr`` as pickles of allowed types use it: ``ZoneInfo._unpickle`` and enum members by name."""
+    if isinstance(name, str) and not default:
+        if obj is zoneinfo.ZoneInfo and name == "_unpickle":
+            return obj._unpickle
+        if isinstance(obj, type) and issubclass(obj, enum.Enum) and name in obj.__members__ \
+                and obj.__module__.startswith("simulator."):
+            return obj.__members__[name]
+    raise SnapshotFormatError(f"the snapshot looks up {name!r} on {type(obj).__name__}, which a carriersim snapshot "
+                              "never does")
+
+
 class _SafeUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED or module.startswith(_ALLOWED_MODULES):
+        if (module, name) == ("builtins", "getattr"):
+            return _safe_getattr
+        if (module, name) in _ALLOWED:
             return super().find_class(module, name)
-        raise SnapshotFormatError(f"the snapshot names {module}.{name}, which a carriersim snapshot never contains")
+        if module.startswith("simulator."):
+            return _carriersim_object(module, name)
+        raise _refuse(module, name)
 
 
 def dumps(world: Any) -> bytes:

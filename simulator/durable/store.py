@@ -49,6 +49,11 @@ CREATE INDEX snapshots_by_seq ON snapshots (journal_seq);
 """
 
 
+# journal entries a timeline starts from, each naming the snapshot of the world it starts with (body.snapshot)
+TIMELINE_STARTS = ("(op IN ('restore', 'rewind') OR (op = 'resetWorld' AND json_extract(body, '$.snapshot') IS NOT "
+                   "NULL))")
+
+
 class StoreError(Exception):
     """The database cannot be used; the message says why and what to do."""
 
@@ -86,7 +91,18 @@ class Store:
         if not fresh:
             self._check_header()
         try:
-            self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            # no busy wait: a file held by another process is refused at once, not after sqlite's 5 s
+            self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=0)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path} cannot be used: {exc}.") from None
+        try:
+            self._open(fresh, sync, exclusive)
+        except BaseException:  # a refused file is let go at once: the connection would keep holding its lock
+            self.db.close()
+            raise
+
+    def _open(self, fresh: bool, sync: str, exclusive: bool) -> None:
+        try:
             if exclusive:
                 self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
             if fresh:
@@ -110,8 +126,11 @@ class Store:
     # ------------------------------------------------------------------ integrity
 
     def _check_header(self) -> None:
-        with open(self.path, "rb") as fh:
-            head = fh.read(100)
+        try:
+            with open(self.path, "rb") as fh:
+                head = fh.read(100)
+        except OSError as exc:
+            raise StoreError(f"{self.path} cannot be read: {exc.strerror or exc}.") from None
         if not head.startswith(SQLITE_HEADER):
             raise StoreError(f"{self.path} is not a carriersim database (not even SQLite); it was left untouched. "
                              "Give --db a new file name or an existing carriersim database.")
@@ -170,9 +189,10 @@ class Store:
         return self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
 
     def last_restore_before(self, seq: int) -> Entry | None:
-        """The latest restore/rewind entry at or before ``seq``: where the current timeline began."""
-        row = self.db.execute("SELECT seq FROM journal WHERE op IN ('restore', 'rewind') AND seq <= ? "
-                              "ORDER BY seq DESC LIMIT 1", (seq,)).fetchone()
+        """The latest restore/rewind entry (or reset with its snapshot) at or before ``seq``: where the current
+        timeline began."""
+        row = self.db.execute(f"SELECT seq FROM journal WHERE {TIMELINE_STARTS} AND seq <= ? ORDER BY seq DESC "
+                              "LIMIT 1", (seq,)).fetchone()
         return None if row is None else next(self.entries(row[0] - 1, row[0]))
 
     # ------------------------------------------------------------------ snapshots
@@ -181,8 +201,18 @@ class Store:
                       imported: bool = False) -> int:
         if name is not None and self.snapshot_info(name) is not None:
             raise StoreError(f"a snapshot named {name!r} exists already; choose another name.")
-        kind = "imported" if imported else ("auto" if name is None else "named")
         self.db.execute("BEGIN")
+        try:
+            sid = self._insert_snapshot(data, journal_seq, sim_time, name, imported)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return sid
+
+    def _insert_snapshot(self, data: bytes, journal_seq: int, sim_time: int, name: str | None,
+                         imported: bool) -> int:
+        kind = "imported" if imported else ("auto" if name is None else "named")
         cur = self.db.execute("INSERT INTO snapshots (name, journal_seq, sim_time, created, kind, size, data) "
                               "VALUES (?,?,?,?,?,?,?)", (name, journal_seq, sim_time, time.time(), kind, len(data),
                                                          data))
@@ -190,10 +220,25 @@ class Store:
             self.db.execute(
                 "DELETE FROM snapshots WHERE kind = 'auto' AND journal_seq > 0 AND id NOT IN (SELECT id FROM "
                 "snapshots WHERE kind = 'auto' ORDER BY id DESC LIMIT ?) AND id NOT IN (SELECT CAST(json_extract("
-                "body, '$.snapshot') AS INTEGER) FROM journal WHERE op IN ('restore', 'rewind'))",
+                f"body, '$.snapshot') AS INTEGER) FROM journal WHERE {TIMELINE_STARTS})",
                 (KEEP_AUTO_SNAPSHOTS,))
-        self.db.execute("COMMIT")
         return int(cur.lastrowid)
+
+    def append_timeline(self, sim_time: int, op: str, body: dict[str, Any], data: bytes, *,
+                        account: str | None = None, params: dict[str, str] | None = None,
+                        idem: tuple[str, str, int, bytes] | None = None) -> tuple[int, int]:
+        """Journal a command that starts a timeline (rewind, reset) together with the snapshot of the world it
+        leaves, in one transaction: the entry never exists without the snapshot its body names."""
+        self.db.execute("BEGIN")
+        try:
+            seq = self.append(sim_time, op, account, params or {}, body, None, idem)
+            sid = self._insert_snapshot(data, seq, sim_time, None, False)
+            self.set_body(seq, {**body, "snapshot": sid})
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return seq, sid
 
     def set_body(self, seq: int, body: dict[str, Any]) -> None:
         self.db.execute("UPDATE journal SET body = ? WHERE seq = ?", (json.dumps(body, ensure_ascii=False), seq))

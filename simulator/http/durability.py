@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..durable import codec
 from ..durable.store import Entry, SnapshotInfo, Store, StoreError
@@ -75,6 +76,8 @@ class Durability:
         st.clock.reanchor()
 
     def snapshot(self, name: str | None = None) -> SnapshotInfo:
+        if name is not None and self.store.snapshot_info(name) is not None:
+            raise SimError("snapshot_exists", f"A snapshot named {name!r} exists already.", status=409)
         data = codec.dumps(self.capture())
         sid = self.store.save_snapshot(data, self.last_seq, self.state.sim.now, name=name)
         self.replay_cost = 0.0
@@ -94,6 +97,11 @@ class Durability:
         if upload is not None:
             body = {**body, **{k: v for k, v in upload.items() if k != "file"}}
             blob = upload.get("file")
+        if op == "resetWorld":  # a new world starts a timeline of its own, from a snapshot journaled with it
+            self.last_seq, _ = self.store.append_timeline(sim_time, op, body, codec.dumps(self.capture()),
+                                                          account=account, params=params, idem=idem)
+            self.replay_cost = 0.0
+            return
         self.last_seq = self.store.append(sim_time, op, account, params, body, blob, idem)
         self.replay_cost += cost
         if self.replay_cost > SNAPSHOT_AFTER_SECONDS:
@@ -104,6 +112,21 @@ class Durability:
 
     # ------------------------------------------------------------------ replay
 
+    @contextmanager
+    def _replaying(self) -> Iterator[None]:
+        """Replay never reads the wall clock. The accelerated clock's moves were journaled as tick entries of
+        their own; the tick a handler takes first (advanceClock, setClockMode) must not move the clock again by
+        however much real time the replay happens to take."""
+        clock = self.state.clock
+        if "tick" in vars(clock):  # already replaying (a rewind inside a replay)
+            yield
+            return
+        clock.tick = lambda: None  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            del clock.tick
+
     def apply(self, entry: Entry) -> None:
         """Re-run one journaled command through the handler that first ran it."""
         from .app import Ctx
@@ -111,11 +134,15 @@ class Durability:
         st = self.state
         if entry.op == "tick":
             st.sim.advance(to=entry.body["to"])
+        elif entry.op == "rewind" and "snapshot" not in entry.body:  # written by a carriersim that journaled
+            self._replay_until(int(entry.body["to"]), entry.seq - 1)  # the rewind before its snapshot
         elif entry.op in ("restore", "rewind"):
             self._load(entry.body["snapshot"])
         else:
             upload = None
             body = entry.body
+            if entry.op == "resetWorld":
+                body = {k: v for k, v in body.items() if k != "snapshot"}
             if entry.upload is not None:
                 upload = {"file": entry.upload, **{k: body[k] for k in ("filename", "operation", "document")
                                                     if k in body}}
@@ -134,19 +161,32 @@ class Durability:
         """Rebuild the world: the latest snapshot, then the journal after it. A new file gets a first snapshot
         of the empty world, the root every timeline can be replayed from."""
         started = time.perf_counter()
-        base = self.store.latest_snapshot()
         replayed = 0
-        if base is None:
-            self.last_seq = 0
-            self.snapshot()
-        else:
-            self._load(base.id)
-            self.last_seq = base.journal_seq
-            for entry in self.store.entries(base.journal_seq):
-                self.apply(entry)
-                replayed += 1
-        return {"snapshot": None if base is None else base.id, "replayed": replayed,
-                "seconds": round(time.perf_counter() - started, 3)}
+        try:
+            base = self.store.latest_snapshot()
+            if base is None:
+                self.last_seq = 0
+                self.snapshot()
+            else:
+                with self._replaying():
+                    self._load(base.id)
+                    self.last_seq = base.journal_seq
+                    for entry in self.store.entries(base.journal_seq):
+                        self.apply(entry)
+                        replayed += 1
+        except StoreError:
+            self.store.close()
+            raise
+        except Exception as exc:  # a damaged snapshot or journal row: refuse the file, as a damaged page is
+            self.store.close()
+            raise StoreError(f"{self.store.path} is damaged: its state cannot be rebuilt ({type(exc).__name__}: "
+                             f"{exc}); it was left untouched. Start with a new --db file or restore a backup.") \
+                from None
+        seconds = time.perf_counter() - started
+        # what was replayed now is replayed again at the next start unless a snapshot follows: count it, so that
+        # a clean stop (or the next writes) takes that snapshot
+        self.replay_cost = seconds if replayed else 0.0
+        return {"snapshot": None if base is None else base.id, "replayed": replayed, "seconds": round(seconds, 3)}
 
     # ------------------------------------------------------------------ snapshots and rewind
 
@@ -166,35 +206,52 @@ class Durability:
         if target > sim.now:
             raise SimError("rewind_forward", f"{sim.iso(target)} is after now ({sim.iso(sim.now)}); advance the "
                            "clock to go forward.", status=409)
-        self._replay_until(target, self.last_seq)
-        self.last_seq = self.store.append(self.state.sim.now, "rewind", None, {}, {"to": target})
-        info = self.snapshot()  # the rewound world at the rewind's journal position: the new timeline's start
-        self.store.set_body(self.last_seq, {"to": target, "snapshot": info.id})
-        return {"to": self.state.sim.iso(target), "snapshot": info.id}
+        with self._replaying():
+            self._replay_until(target, self.last_seq)
+        # the entry and the snapshot of the rewound world (the new timeline's start) in one transaction: a crash
+        # between the two would leave an entry that names no world to continue from
+        self.last_seq, sid = self.store.append_timeline(self.state.sim.now, "rewind", {"to": target},
+                                                        codec.dumps(self.capture()))
+        self.replay_cost = 0.0
+        return {"to": self.state.sim.iso(target), "snapshot": sid}
+
+    def _out_of_range(self, target: int, why: str) -> SimError:
+        return SimError("rewind_out_of_range", f"There is no state of this timeline at {self.state.sim.iso(target)}:"
+                        f" {why}.", status=409)
 
     def _replay_until(self, target: int, upto: int) -> None:
+        """The world at simulated time ``target`` on the timeline that journal entry ``upto`` belongs to. Refusals
+        (409) come before anything of the current world is touched."""
         start = self.store.last_restore_before(upto)
+        world = None
         if start is not None:
-            origin = self.store.snapshot_data(start.body["snapshot"])
-            world = codec.loads(origin)
+            world = codec.loads(self.store.snapshot_data(start.body["snapshot"]))
             if target < world.sim.now:  # earlier than this timeline: follow it back to where it branched off
                 origin_info = self.store.snapshot_by_id(start.body["snapshot"])
-                if start.op == "restore" and origin_info.kind == "imported":
-                    raise SimError("rewind_out_of_range", f"The timeline starts at the imported snapshot "
-                                   f"{origin_info.name!r} ({self.state.sim.iso(world.sim.now)}); there is no "
-                                   "earlier history to rewind to.", status=409)
-                self._replay_until(target, start.seq - 1 if start.op == "rewind" else origin_info.journal_seq)
+                if start.op == "restore":
+                    if origin_info.kind == "imported":
+                        raise self._out_of_range(target, f"the timeline starts at the imported snapshot "
+                                                 f"{origin_info.name!r} ({self.state.sim.iso(world.sim.now)}), "
+                                                 "with no earlier history")
+                    earlier = origin_info.journal_seq
+                else:
+                    if start.op == "resetWorld" and target > start.sim_time:
+                        raise self._out_of_range(target, f"the world was reset at "
+                                                 f"{self.state.sim.iso(start.sim_time)} to a new one starting at "
+                                                 f"{self.state.sim.iso(world.sim.now)}")
+                    earlier = start.seq - 1
+                self._replay_until(target, earlier)
                 return
         floor = start.seq if start is not None else -1
         base = self.store.latest_snapshot(upto, before_time=target, after_seq=floor)
         if base is not None:
             self._load(base.id)
             after = base.journal_seq
-        elif start is not None:
+        elif world is not None and start is not None:
             self.install(world)
             after = start.seq
-        else:  # pragma: no cover - the root snapshot at journal position 0 always qualifies
-            raise StoreError("the database has no snapshot to replay from")
+        else:  # before the first snapshot of all: the world began later
+            raise self._out_of_range(target, "it is before the world began")
         sim_of = lambda: self.state.sim  # noqa: E731 (a reset inside the replay replaces the simulation)
         for entry in self.store.entries(after, upto):
             if entry.sim_time > target or entry.op in ("restore", "rewind"):
@@ -228,10 +285,24 @@ class Durability:
         except codec.SnapshotFormatError as exc:
             raise SimError("invalid_snapshot", f"The file is not a usable carriersim snapshot: {exc}.",
                            status=422) from None
-        if not isinstance(world, World):
+        if not _well_formed(world):
             raise SimError("invalid_snapshot", "The file is not a carriersim server snapshot.", status=422)
+        if self.store.snapshot_info(name) is not None:
+            raise SimError("snapshot_exists", f"A snapshot named {name!r} exists already.", status=409)
         sid = self.store.save_snapshot(data, self.last_seq, world.sim.now, name=name, imported=True)
         return self.store.snapshot_by_id(sid)
+
+
+_WORLD_PARTS: dict[str, type | tuple[type, ...]] = {
+    "sim": Simulation, "keys": KeyRing, "batch_jobs": dict, "idempotency": list, "faults": FaultInjector,
+    "webhooks": list, "webhook_count": int, "clock_mode": str, "clock_rate": (int, float)}
+
+
+def _well_formed(world: object) -> bool:
+    """A World whose parts are what a server installs (a file from elsewhere may hold a World of anything)."""
+    return (isinstance(world, World)
+            and all(isinstance(getattr(world, part, None), kind) for part, kind in _WORLD_PARTS.items())
+            and world.clock_mode in ("frozen", "accelerated") and isinstance(getattr(world.sim, "now", None), int))
 
 
 def snapshot_view(info: SnapshotInfo, tz: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from simulator.http.app import STATE
 from simulator.http.clock_driver import ClockDriver
 from simulator.http.webhooks import SIGNATURE_HEADER, verify
 from simulator.identifiers import make_imei
+from simulator.profile import builtin_profiles
 
 from .apihelp import ADMIN, account, open_active
 
@@ -36,6 +37,9 @@ WALL = datetime(2030, 6, 1, 12, 0, 0)
 @pytest.fixture
 def freezer():
     """Wall time frozen at WALL; move it with ``freezer.tick(seconds)`` / ``freezer.move_to(datetime)``."""
+    # the profiles and the holiday calendar are cached for the process: load them with real dates first, or every
+    # later world would carry freezegun's FakeDate objects (which snapshots rightly refuse to load)
+    builtin_profiles()
     # pytest times tests with perf_counter from _pytest.timing: let it see real time, or --durations shows decades
     with freeze_time(WALL, real_asyncio=True, ignore=["_pytest.timing"]) as frozen:
         yield frozen
