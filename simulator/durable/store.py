@@ -25,7 +25,7 @@ KEEP_AUTO_SNAPSHOTS = 4
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE journal (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,             -- rowid: rows are never deleted, so it only grows (no AUTOINCREMENT cost)
     sim_time INTEGER NOT NULL,          -- the simulated time when the command ran
     op TEXT NOT NULL,                   -- operation id (openCard, advanceClock, tick, restore, ...)
     account TEXT,                       -- the calling account (NULL: test control)

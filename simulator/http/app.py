@@ -229,12 +229,13 @@ def _run(request: web.Request, state: ServerState, op: Operation, handler: Calla
     """The synchronous heart of a request: validate, apply, journal, answer. No await in here, so it is atomic,
     and an accepted command is durable (with --db) before its answer exists."""
     sim_time = state.sim.now
-    started = time.perf_counter()
     try:
         body = _validate(op, raw)
         params = dict(request.match_info)
         ctx = Ctx(state, account, body, params, _query(op, request), upload)
+        started = time.perf_counter()
         result = handler(ctx)
+        cost = time.perf_counter() - started  # what a replay of this command costs: the handler alone
     except ProblemError as exc:
         return exc.response()
     except SimError as exc:
@@ -247,8 +248,7 @@ def _run(request: web.Request, state: ServerState, op: Operation, handler: Calla
     response = _json(status, data)
     if state.durability is not None and op.method != "GET" and status < 300:
         record = None if idem is None else (idem[0], idem[1], status, response.body or b"")
-        state.durability.record(op.id, account, params, body, upload, record, time.perf_counter() - started,
-                                sim_time)
+        state.durability.record(op.id, account, params, body, upload, record, cost, sim_time)
     return response
 
 

@@ -63,12 +63,12 @@ async def run(args: Any) -> int:
     control = "test control disabled" if args.no_test_control else (
         f"admin token {token}" if generated else "admin token from the command line/environment")
     host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address is bracketed in a URL
-    print(f"carriersim ready at http://{host}:{port} (clock {args.clock} at {sim.iso(sim.now)}; {control}"
-          f"{fleet_note})", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before "ready": a stop sent on seeing it must be a clean stop
         loop.add_signal_handler(sig, stop.set)
+    print(f"carriersim ready at http://{host}:{port} (clock {args.clock} at {sim.iso(sim.now)}; {control}"
+          f"{fleet_note})", flush=True)
     await stop.wait()
     print("carriersim: stopping", file=sys.stderr, flush=True)
     await runner.cleanup()
