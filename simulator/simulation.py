@@ -142,9 +142,8 @@ class Simulation(Engine):
     def report_usage(self, iccid: str, *, mb: object = None, kb: int | None = None, region: str | None = None,
                      imei: str | None = None) -> UsageResult:
         """Traffic seen by the network for a card, from a region and a device (either may be omitted)."""
-        if (mb is None) == (kb is None) and not (mb is None and kb is None and (region or imei)):
-            if mb is not None:
-                raise bad_input("Give the amount of data as mb= or kb=, not both.")
+        if mb is not None and kb is not None:
+            raise bad_input("Give the amount of data as mb= or kb=, not both.")
         if mb is not None:
             try:
                 value = float(mb)
@@ -154,7 +153,7 @@ class Simulation(Engine):
             except (TypeError, ValueError, OverflowError):
                 raise bad_input(f"mb must be a finite, non-negative number of megabytes, got {mb!r}.") from None
         else:
-            amount = kb or 0
+            amount = 0 if kb is None else kb
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
             raise bad_input(f"Usage must be a non-negative amount, got {mb if mb is not None else kb!r}.")
         card = self._card(None, iccid)

@@ -16,7 +16,7 @@ from ..fleet import FleetSpec, generate
 from ..simulation import Simulation
 from ..timeutil import parse_instant
 from .durability import Durability, snapshot_view
-from .native import get_account
+from .native import account_view
 from .tenancy import KeyRing
 
 if TYPE_CHECKING:
@@ -84,12 +84,7 @@ def create_account(ctx: "Ctx") -> tuple[int, dict[str, Any]]:
     account = ctx.sim.create_account(b["name"], kind=b.get("kind", "enterprise"), channel=b.get("channel", "direct"),
                                      verified=b.get("verified", False), id_number=b.get("id_number"))
     key = ctx.state.keys.issue(account)
-    view = get_account(_as(ctx, account))
-    return 201, {"account": view, "api_key": key}
-
-
-def _as(ctx: "Ctx", account: str) -> "Ctx":
-    return type(ctx)(ctx.state, account, {}, {}, {})
+    return 201, {"account": account_view(ctx.sim, account), "api_key": key}
 
 
 @handler("createApiKey")

@@ -12,6 +12,7 @@ from .feed import account_events
 from .problems import ProblemError
 
 if TYPE_CHECKING:
+    from ..simulation import Simulation
     from .app import Ctx
 
 HANDLERS: dict[str, Callable[["Ctx"], Any]] = {}
@@ -40,9 +41,13 @@ def pool_view(ctx: "Ctx", pool: Any) -> dict[str, Any]:
 
 @handler("getAccount")
 def get_account(ctx: "Ctx") -> dict[str, Any]:
-    a = ctx.sim.accounts[ctx.account]
+    return account_view(ctx.sim, ctx.account)
+
+
+def account_view(sim: "Simulation", account_id: str) -> dict[str, Any]:
+    a = sim.accounts[account_id]
     return {"id": a.id, "name": a.name, "kind": a.kind, "channel": a.channel, "verified": a.verified,
-            "balance": ctx.sim.account_balance(a.id), "cards": len(a.cards)}
+            "balance": sim.account_balance(a.id), "cards": len(a.cards)}
 
 
 @handler("listCarriers")
