@@ -12,6 +12,7 @@ import collections
 import random
 import sys
 import time
+from typing import Any, Callable, Iterable
 from pathlib import Path
 
 from rich.console import Console
@@ -199,7 +200,9 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extensions: Iterable[Callable[[Any], None]] = ()) -> argparse.ArgumentParser:
+    """The command line; ``extensions`` add the commands of the layers above (``run``, ``conformance``): the
+    simulator knows nothing of scenarios, the console script (``conformance.cli``) brings them together."""
     ap = argparse.ArgumentParser(prog="carriersim", description="A fake multi-carrier IoT connectivity platform "
                                  "with a clock you can move.")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -265,11 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     tpl.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     tpl.add_argument("-o", "--output", help="file to write (default OPERATION.FORMAT)")
     tpl.set_defaults(func=cmd_template)
+    for extend in extensions:
+        extend(sub)
     return ap
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, extensions: Iterable[Callable[[Any], None]] = ()) -> int:
+    args = build_parser(extensions).parse_args(argv)
     err = _console(stderr=True)
     if getattr(args, "cards", 1) is not None and getattr(args, "cards", 1) < 1:
         err.print("carriersim: error: --cards must be at least 1")

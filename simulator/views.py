@@ -49,6 +49,12 @@ def usage_view(engine: "Engine", card: Card) -> dict[str, Any]:
     return out
 
 
+def pool_view(engine: "Engine", pool: Any) -> dict[str, Any]:
+    usage = usage_view(engine, pool.members[0]).get("pool", {}) if pool.members else {}
+    return {"id": pool.id, "carrier": pool.carrier, "name": pool.name, "members": [c.iccid for c in pool.members],
+            "used_mb": usage.get("used_mb", 0.0), "quota_mb": usage.get("quota_mb", 0.0)}
+
+
 def card_view(engine: "Engine", card: Card) -> dict[str, Any]:
     iso = engine.iso
     pending = None

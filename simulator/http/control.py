@@ -125,6 +125,12 @@ def release(ctx: "Ctx") -> dict[str, Any]:
     return ctx.sim.card(ctx.params["iccid"])
 
 
+@handler("getProfile")
+def get_profile(ctx: "Ctx") -> dict[str, Any]:
+    """The profile as loaded: what a scenario's ``${profile.retention.months}`` reads over HTTP."""
+    return ctx.sim.carrier(ctx.params["carrier"]).profile.raw
+
+
 @handler("startMaintenance")
 def start_maintenance(ctx: "Ctx") -> dict[str, Any]:
     b, carrier, sim = ctx.body, ctx.params["carrier"], ctx.sim

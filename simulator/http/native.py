@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import not_found
 from ..money import to_cny
-from ..views import card_view, plan_view, usage_view
+from ..views import card_view, plan_view, pool_view
 from .feed import account_events
 from .problems import ProblemError
 
@@ -31,12 +31,6 @@ def _card(ctx: "Ctx") -> dict[str, Any]:
 
 def _carrier(ctx: "Ctx") -> Any:
     return ctx.sim.carrier(ctx.params["carrier"])
-
-
-def pool_view(ctx: "Ctx", pool: Any) -> dict[str, Any]:
-    usage = usage_view(ctx.sim, pool.members[0]).get("pool", {}) if pool.members else {}
-    return {"id": pool.id, "carrier": pool.carrier, "name": pool.name, "members": [c.iccid for c in pool.members],
-            "used_mb": usage.get("used_mb", 0.0), "quota_mb": usage.get("quota_mb", 0.0)}
 
 
 @handler("getAccount")
@@ -195,13 +189,13 @@ def refund(ctx: "Ctx") -> tuple[int, dict[str, Any]]:
 
 @handler("listPools")
 def list_pools(ctx: "Ctx") -> dict[str, Any]:
-    return {"items": [pool_view(ctx, p) for p in ctx.sim.pools.values() if p.account_id == ctx.account]}
+    return {"items": [pool_view(ctx.sim, p) for p in ctx.sim.pools.values() if p.account_id == ctx.account]}
 
 
 @handler("createPool")
 def create_pool(ctx: "Ctx") -> tuple[int, dict[str, Any]]:
     pool_id = ctx.sim.create_pool(ctx.account, ctx.body["carrier"], ctx.body.get("name", "pool"))
-    return 201, pool_view(ctx, ctx.sim.pools[pool_id])
+    return 201, pool_view(ctx.sim, ctx.sim.pools[pool_id])
 
 
 def _pool(ctx: "Ctx") -> Any:
@@ -213,14 +207,14 @@ def _pool(ctx: "Ctx") -> Any:
 
 @handler("getPool")
 def get_pool(ctx: "Ctx") -> dict[str, Any]:
-    return pool_view(ctx, _pool(ctx))
+    return pool_view(ctx.sim, _pool(ctx))
 
 
 @handler("addPoolMember")
 def add_member(ctx: "Ctx") -> dict[str, Any]:
     pool = _pool(ctx)
     ctx.sim.add_to_pool(ctx.account, pool.id, ctx.body["iccid"])
-    return pool_view(ctx, pool)
+    return pool_view(ctx.sim, pool)
 
 
 @handler("createBatchJob")

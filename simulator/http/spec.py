@@ -149,6 +149,8 @@ SCHEMAS: dict[str, S] = {
                         "refused_because": NULL_STR, "state": {"enum": STATES},
                         "reasons": {"type": "array", "items": {"enum": REASONS}}},
                        ["iccid", "accepted_kb", "refused_kb", "state"], extra=True),
+    "Profile": obj({"id": {"type": "string"}, "name": {"type": "string"}, "timezone": {"type": "string"},
+                    "plans": {"type": "array", "items": {"type": "object"}}}, ["id"], extra=True),
     "Maintenance": obj({"carrier": {"type": "string"}, "until": DATETIME}, ["carrier", "until"], extra=True),
     "Snapshot": obj({"id": {"type": "integer"}, "name": NULL_STR, "journal_seq": {"type": "integer"},
                      "sim_time": DATETIME, "created": DATETIME, "kind": {"enum": ["auto", "named", "imported"]},
@@ -399,6 +401,8 @@ OPERATIONS: tuple[Operation, ...] = (
               links=links_to(("releaseCard", "getCard", "resumeCard"), iccid=ICCID_OF)),
     Operation("releaseCard", "DELETE", "/_sim/cards/{iccid}/carrier-hold", "The carrier releases its hold", "Card",
               control=True, tag="control", errors=(404, 409, 422)),
+    Operation("getProfile", "GET", "/_sim/carriers/{carrier}/profile", "The carrier profile's parameters, as "
+              "loaded (CAR-2)", "Profile", control=True, tag="control", errors=(404,)),
     Operation("startMaintenance", "POST", "/_sim/carriers/{carrier}/maintenance", "Open a maintenance window "
               "(MAINT-1)", "Maintenance", body="MaintenanceRequest", control=True, tag="control",
               errors=(404, 409, 422),

@@ -1,0 +1,145 @@
+"""``carriersim run PATH…``: parse every scenario file first (nothing runs while one is broken), then run each
+scenario × carrier on the target, with progress, a failure report and a summary table; exit 0 only when nothing
+failed."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any, Callable, Iterable
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .junit import write_junit
+from .model import Scenario
+from .parser import load_paths
+from .runner import ERROR, FAILED, NOT_APPLICABLE, PASSED, Outcome, run
+from .selection import matches_keyword
+from .source import ScenarioError
+from .target import Target
+from .targets import open_target
+
+STYLE = {PASSED: "green", FAILED: "red", ERROR: "magenta", NOT_APPLICABLE: "yellow"}
+
+
+def add_run_command(sub: Any) -> None:
+    p = sub.add_parser("run", help="run scenario files against a target (the simulator in-process by default)",
+                       description="Run scenario files: every scenario on every carrier it names.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders (*.yaml, recursively)")
+    add_target_options(p)
+    p.add_argument("--carrier", action="append", default=[], metavar="C",
+                   help="run only on this carrier (may repeat; default: every carrier a scenario names)")
+    p.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report here")
+    p.add_argument("-k", dest="keyword", metavar="EXPR",
+                   help="only scenarios whose name, file or rule ids match (pytest-style: 'quota and not pool')")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+
+def add_target_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", default=os.environ.get("CARRIERSIM_TARGET_URL", "inprocess"),
+                   help="inprocess (default), or a server's URL, e.g. http://127.0.0.1:8080 "
+                        "(default: $CARRIERSIM_TARGET_URL)")
+    p.add_argument("--admin-token", default=os.environ.get("CARRIERSIM_ADMIN_TOKEN"),
+                   help="the server's /_sim admin token (default: $CARRIERSIM_ADMIN_TOKEN)")
+
+
+def plan_runs(scenarios: Iterable[Scenario], carriers: list[str], keyword: str | None) -> list[tuple[Scenario, str]]:
+    runs = []
+    for sc in scenarios:
+        if keyword and not matches_keyword(keyword, sc):
+            continue
+        for carrier in sc.carriers:
+            if not carriers or carrier in carriers:
+                runs.append((sc, carrier))
+    return runs
+
+
+def run_all(runs: list[tuple[Scenario, str]], target: Target, *, console: Console | None = None,
+            quiet: bool = False, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Run every (scenario, carrier) in order, with a progress bar on a terminal."""
+    outcomes: list[Outcome] = []
+    console = console or Console(stderr=True)
+    show = not quiet and console.is_terminal and len(runs) > 1
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=not show, transient=True) as progress:
+        task = progress.add_task("scenarios", total=len(runs))
+        for sc, carrier in runs:
+            progress.update(task, description=f"{sc.name[:40]} [{carrier}]")
+            outcome = run(sc, carrier, target)
+            outcomes.append(outcome)
+            if on_outcome:
+                on_outcome(outcome)
+            progress.advance(task)
+    return outcomes
+
+
+def summary_table(outcomes: list[Outcome]) -> Table:
+    table = Table(title="scenarios", show_lines=False)
+    table.add_column("scenario")
+    carriers = sorted({o.carrier for o in outcomes})
+    for c in carriers:
+        table.add_column(c, justify="center")
+    rows: dict[str, dict[str, Outcome]] = {}
+    for o in outcomes:
+        rows.setdefault(o.scenario.id, {})[o.carrier] = o
+    for sid, by_carrier in rows.items():
+        cells = []
+        for c in carriers:
+            o = by_carrier.get(c)
+            cells.append("" if o is None else f"[{STYLE[o.status]}]{o.status.replace('_', ' ')}[/]")
+        table.add_row(sid, *cells)
+    return table
+
+
+def totals(outcomes: list[Outcome]) -> str:
+    count = {s: sum(1 for o in outcomes if o.status == s) for s in (PASSED, FAILED, ERROR, NOT_APPLICABLE)}
+    return ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in count.items() if n or s == PASSED)
+
+
+def report_problem(console: Console, outcome: Outcome) -> None:
+    color = STYLE[outcome.status]
+    console.print(f"[bold {color}]{outcome.status.upper()}[/] {outcome.id} ({outcome.scenario.file})",
+                  highlight=False)
+    if outcome.failure:
+        console.print(outcome.failure.render(), markup=False, highlight=False, soft_wrap=True)
+    elif outcome.reason:
+        console.print(f"  {outcome.reason}", markup=False, highlight=False)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    out = Console()
+    err = Console(stderr=True)
+    try:
+        scenarios = load_paths(args.paths)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        err.print(f"[red]{len(exc.problems)} problem(s) in the scenario files; nothing was run.[/]")
+        return 2
+    runs = plan_runs(scenarios, args.carrier, args.keyword)
+    if not runs:
+        err.print("No scenario matches (check -k and --carrier).")
+        return 1
+    try:
+        target = open_target(args.target, admin_token=args.admin_token)
+    except ValueError as exc:
+        err.print(f"carriersim: error: {exc}")
+        return 2
+    started = time.perf_counter()
+    try:
+        outcomes = run_all(runs, target, console=err, quiet=args.quiet,
+                           on_outcome=lambda o: report_problem(out, o) if o.status in (FAILED, ERROR) else None)
+    finally:
+        target.close()
+    out.print(summary_table(outcomes))
+    out.print(f"{len(outcomes)} runs on {target.name} in {time.perf_counter() - started:.2f} s: {totals(outcomes)}",
+              highlight=False)
+    if args.junit:
+        write_junit(outcomes, args.junit, suite_name="carriersim scenarios")
+        out.print(f"JUnit report: {args.junit}")
+    return 1 if any(o.status in (FAILED, ERROR) for o in outcomes) else 0

@@ -1,0 +1,111 @@
+"""Comparing what a scenario expects with what a target answers.
+
+Money compares as CNY to the fen (``5`` equals ``"5.00"``), data to the KB (3 decimals of a MB), times as instants
+(``2027-02-01T00:00:00+08:00`` equals ``2027-01-31T16:00:00Z``), reasons as sets. A mapping matches when every
+field it names matches (fields it does not name are not looked at); a list of patterns matches when the items
+appear in that order, others allowed between them. ``{matches: REGEX}`` matches a value whose text fully matches
+the regular expression (``iccid: {matches: "^8986\\d{15,16}$"}``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+MONEY_FIELDS = frozenset({"balance", "amount", "price", "payment_amount"})
+SET_FIELDS = frozenset({"reasons"})
+TIME_SUFFIXES = ("_at", "_until", "_end", "_start", "_deadline", "time", "due")
+
+Resolve = Callable[[str], datetime]
+
+
+def money(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def is_time_field(name: str) -> bool:
+    return name.endswith(TIME_SUFFIXES)
+
+
+def same(name: str, expected: Any, found: Any, resolve_time: Resolve) -> bool:
+    """One field's value against the expectation, by what the field holds."""
+    if isinstance(expected, dict) and set(expected) == {"matches"}:
+        return found is not None and re.fullmatch(str(expected["matches"]), str(found)) is not None
+    if isinstance(expected, dict):
+        return isinstance(found, dict) and not mismatches(expected, found, resolve_time)
+    if name in SET_FIELDS and isinstance(expected, list):
+        return isinstance(found, list) and sorted(map(str, expected)) == sorted(map(str, found))
+    if expected is None or found is None:
+        return expected is None and found is None
+    if name in MONEY_FIELDS:
+        return money(expected) is not None and money(expected) == money(found)
+    if is_time_field(name) and isinstance(expected, str) and isinstance(found, str):
+        try:
+            return resolve_time(expected) == datetime.fromisoformat(found)
+        except ValueError:
+            return False
+    if isinstance(expected, bool) or isinstance(found, bool):
+        return expected is found
+    if isinstance(expected, (int, float)) and isinstance(found, (int, float)):
+        return abs(expected - found) < 0.0005
+    if isinstance(expected, list) and isinstance(found, list):
+        return len(expected) == len(found) and all(same(name, e, f, resolve_time) for e, f in zip(expected, found))
+    return str(expected) == str(found)
+
+
+def mismatches(expected: dict[str, Any], found: dict[str, Any], resolve_time: Resolve,
+               prefix: str = "") -> list[str]:
+    """``field: expected X, found Y`` for every field that does not match."""
+    out = []
+    for key, want in expected.items():
+        got = found.get(key) if isinstance(found, dict) else None
+        if isinstance(want, dict) and isinstance(got, dict) and set(want) != {"matches"}:
+            out.extend(mismatches(want, got, resolve_time, f"{prefix}{key}."))
+        elif not same(key, want, got, resolve_time):
+            out.append(f"{prefix}{key}: expected {show(want)}, found {show(got)}")
+    return out
+
+
+def matches(pattern: dict[str, Any], item: dict[str, Any], resolve_time: Resolve) -> bool:
+    return not mismatches(pattern, item, resolve_time)
+
+
+def subsequence(patterns: list[dict[str, Any]], items: list[dict[str, Any]], resolve_time: Resolve) -> int | None:
+    """The index of the first pattern with no matching item after the previous match, or None if all match."""
+    pos = 0
+    for i, pattern in enumerate(patterns):
+        while pos < len(items) and not matches(pattern, items[pos], resolve_time):
+            pos += 1
+        if pos == len(items):
+            return i
+        pos += 1
+    return None
+
+
+def show(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+    return "null" if value is None else str(value)
+
+
+def event_line(ev: dict[str, Any]) -> str:
+    """An event as one readable line of a card's history."""
+    text = f"{ev.get('time', '?')}  {ev.get('kind', '?')}"
+    if ev.get("kind") == "state_changed":
+        text += f"  {ev.get('old_state')} -> {ev.get('new_state')}"
+        if ev.get("reasons"):
+            text += f" [{', '.join(ev['reasons'])}]"
+    if "amount" in ev:
+        text += f"  {ev['amount']}"
+    text += f"  ({ev.get('cause', '?')})"
+    detail = ev.get("detail")
+    if detail:
+        text += "  " + ", ".join(f"{k}={v}" for k, v in list(detail.items())[:4])
+    return text

@@ -1,0 +1,185 @@
+"""The scenario vocabulary: every step a scenario can take, its arguments, what it needs from a target, and an
+example. The JSON Schema (``scenario.schema.json``), the parser's checks, the runner's dispatch and the README's
+reference are all read from this one table, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+S = dict[str, Any]
+
+VARIABLE: S = {"type": "string", "pattern": r"^\$\{[^}]+\}$", "description": "a ${variable}"}
+
+
+def either(schema: S, description: str) -> S:
+    """A value of ``schema``, or a ``${variable}`` that will hold one."""
+    return {"anyOf": [schema, VARIABLE], "description": description}
+
+
+TEXT: S = {"type": "string", "minLength": 1}
+CARD: S = {"type": "string", "minLength": 1, "description": "a card's id from given.cards or open_card "
+           "(default: the first card)"}
+ACCOUNT: S = {"type": "string", "minLength": 1, "description": "an account's id from given.accounts"}
+TIME: S = {"type": "string", "minLength": 1, "x-time": True,
+           "description": "a time expression: an ISO time, a point (next_cycle, expiry …) or a duration, with "
+                          "offsets (expiry + 1 day)"}
+DURATION: S = {"type": "string", "minLength": 1, "x-duration": True,
+               "description": "a duration: '3 days', '1 month', '2 hours', P1M"}
+MONEY: S = either({"type": ["number", "string"], "pattern": r"^-?\d+(\.\d{1,2})?$"}, "an amount in CNY (5, 5.00)")
+NUMBER: S = either({"type": "number", "minimum": 0}, "a non-negative number")
+BOOL: S = either({"type": "boolean"}, "true or false")
+IMEI: S = {"type": "string", "minLength": 1, "description": "a 15-digit IMEI, or a device name (any word: each "
+           "name stands for its own valid IMEI)"}
+PLAN: S = {"type": "string", "minLength": 1, "description": "a plan code, or a selector: monthly, quarterly, "
+           "annual, optionally :month/:term (quota scope) and :N (the N-th cheapest), e.g. quarterly:term"}
+ADDON: S = {"type": "string", "minLength": 1, "description": "an add-on code, or smallest / largest"}
+STATES = ["inventory", "testing", "ready", "active", "suspended", "retained", "pending_cancel", "cancelled"]
+REASONS = ["quota", "arrears", "expired", "manual", "unverified", "region", "device", "lost", "maintenance",
+           "carrier"]
+EVENT: S = {"type": "object", "description": "an event pattern: every field given must match",
+            "properties": {"kind": TEXT, "old_state": {"enum": STATES}, "new_state": {"enum": STATES},
+                           "reasons": {"type": "array", "items": {"enum": REASONS}},
+                           "change": {"enum": ["added", "removed", "none"]},
+                           "cause": {"enum": ["api", "clock", "usage", "world"]}, "amount": MONEY,
+                           "time": TIME, "detail": {"type": "object"}},
+            "additionalProperties": False}
+LEDGER: S = {"type": "object", "description": "a ledger entry pattern: every field given must match",
+             "properties": {"kind": TEXT, "item": TEXT, "amount": MONEY, "balance": MONEY, "time": TIME},
+             "additionalProperties": False}
+
+
+@dataclass(frozen=True)
+class StepKind:
+    name: str
+    group: str  # "world" | "platform" | "expect"
+    summary: str
+    args: S
+    example: str
+    required: tuple[str, ...] = ()
+    shorthand: str | None = None  # a scalar value stands for this argument
+    needs: tuple[str, ...] = ()  # capabilities (scenarios.target.CAPABILITIES)
+    open_args: bool = False  # further arguments are allowed (expect: any field of the card)
+    extra: dict[str, S] = field(default_factory=dict)
+
+
+def _card_step(step: str, summary: str, example: str, needs: tuple[str, ...] = (), **args: S) -> StepKind:
+    return StepKind(step, "platform", summary, {"card": CARD, **args}, example, shorthand="card", needs=needs)
+
+
+STEPS: tuple[StepKind, ...] = (
+    # ------------------------------------------------------------------ world actions
+    StepKind("advance", "world", "Move the clock: by a duration, to a time, or to a named point (with offsets).",
+             {"to": TIME, "card": CARD}, "- advance: 1 month\n- advance: next_cycle\n"
+             "- advance: retention_limit - 1 day\n- advance: {to: expiry, card: tracker}",
+             required=("to",), shorthand="to", needs=("time_travel",)),
+    StepKind("use", "world", "Data seen by the network for a card, optionally from a region and a device.",
+             {"card": CARD, "mb": NUMBER, "kb": NUMBER, "region": TEXT, "imei": IMEI},
+             "- use: {card: tracker, mb: 25, region: CN-BJ, imei: tracker-device}", needs=("usage",)),
+    StepKind("start_maintenance", "world", "Open the carrier's maintenance window (for a duration or until a time).",
+             {"carrier": TEXT, "for": DURATION, "until": TIME, "stop_cards": BOOL},
+             "- start_maintenance: {for: 2 hours}", shorthand="for", needs=("maintenance", "time_travel")),
+    StepKind("end_maintenance", "world", "Close the carrier's maintenance window now.", {"carrier": TEXT},
+             "- end_maintenance: {}", needs=("maintenance",)),
+    StepKind("carrier_bar", "world", "The carrier stops the card on its own authority (LIFE-2 carrier).",
+             {"card": CARD, "note": TEXT}, "- carrier_bar: tracker", shorthand="card", needs=("carrier_control",)),
+    StepKind("carrier_release", "world", "The carrier lifts its hold.", {"card": CARD},
+             "- carrier_release: tracker", shorthand="card", needs=("carrier_control",)),
+    # ------------------------------------------------------------------ platform actions
+    StepKind("open_card", "platform", "Open (sell) another card; its id names it in later steps.",
+             {"id": TEXT, "account": ACCOUNT, "plan": PLAN, "payment": MONEY, "auto_suspend": BOOL,
+              "auto_renew": BOOL, "testing": BOOL, "activate": BOOL, "imei": IMEI, "verified": BOOL,
+              "balance": MONEY}, "- open_card: {id: spare, plan: annual}", required=("id",)),
+    _card_step("activate", "Activate a card (binds the device, BIND-1).", "- activate: {card: spare, imei: "
+               "spare-device}", imei=IMEI),
+    _card_step("change_plan", "Ask for a plan change (from the next cycle, PLAN-1).",
+               "- change_plan: {card: tracker, plan: monthly:2}", plan=PLAN),
+    _card_step("withdraw_change", "Withdraw the pending plan change (PLAN-2).", "- withdraw_change: tracker"),
+    _card_step("top_up", "Pay into the card's balance (CNY).", "- top_up: {card: tracker, amount: 20}\n  save: pay",
+               amount=MONEY),
+    _card_step("buy_addon", "Buy an add-on pack (QUOTA-3).", "- buy_addon: {card: tracker, addon: smallest}",
+               addon=ADDON),
+    _card_step("renew", "Renew the plan (EXP-2), or prepay the next term (QUOTA-4).", "- renew: tracker"),
+    _card_step("reactivate", "Ask to resume after paying arrears, where the carrier requires it (BILL-5).",
+               "- reactivate: tracker"),
+    _card_step("suspend", "Manual stop (MAN-1).", "- suspend: tracker"),
+    _card_step("resume", "Manual resume (MAN-1).", "- resume: tracker"),
+    _card_step("verify", "Real-name verification (KYC-1); name and document default to the account's.",
+               "- verify: tracker", needs=("real_name",), name=TEXT, id_number=TEXT),
+    _card_step("rebind", "Bind the card to another device (BIND-1).", "- rebind: {card: tracker, imei: new-box}",
+               needs=("device_binding",), imei=IMEI),
+    _card_step("unbind", "Release the device binding.", "- unbind: tracker", needs=("device_binding",)),
+    _card_step("set_auto_renew", "Turn auto-renewal on or off.", "- set_auto_renew: {card: tracker, enabled: false}",
+               enabled=BOOL),
+    _card_step("appeal_region", "Appeal a restricted-region stop (REG-1).", "- appeal_region: tracker",
+               needs=("regions",)),
+    _card_step("report_lost", "Report the card lost (LOST-1).", "- report_lost: tracker", needs=("lost_swap",)),
+    StepKind("swap", "platform", "Replace the card by a new one (SWAP-1); id names the new card.",
+             {"card": CARD, "id": TEXT}, "- swap: {card: tracker, id: replacement}", required=("id",),
+             needs=("lost_swap",)),
+    _card_step("cancel", "Ask for cancellation (CAN-1/2/3); the document defaults to the account's.",
+               "- cancel: tracker\n  returns: {review: standard}", needs=("cancellation",), document=TEXT),
+    StepKind("batch", "platform", "Run an operation over a CSV template of cards (BATCH-1), plus raw rows.",
+             {"operation": {"enum": ["suspend", "resume", "activate", "change_plan", "withdraw_plan_change",
+                                     "top_up", "set_auto_renew", "cancel"]},
+              "cards": {"type": "array", "items": CARD}, "rows": {"type": "array", "items": {"type": "string"}},
+              "plan": PLAN, "amount": MONEY, "enabled": BOOL, "document": TEXT, "account": ACCOUNT},
+             "- batch: {operation: suspend, cards: [a, b], rows: ['8986000000000000001']}\n"
+             "  returns: {succeeded: 2, failed: 1}", required=("operation",), needs=("batch",)),
+    _card_step("refund", "Ask for a refund: unused_months, wrong_top_up (of a saved payment) or balance.",
+               "- refund: {card: tracker, kind: wrong_top_up, payment: '${pay.payment}'}", needs=("refunds",),
+               kind={"enum": ["unused_months", "wrong_top_up", "balance"]},
+               payment=either({"type": "integer"}, "the payment's number (from a saved top_up)"), to=CARD),
+    StepKind("create_pool", "platform", "Create a shared data pool (POOL-1).",
+             {"id": TEXT, "account": ACCOUNT, "carrier": TEXT}, "- create_pool: {id: fleet}", required=("id",),
+             shorthand="id", needs=("pools",)),
+    StepKind("add_to_pool", "platform", "Put a card in a pool.", {"pool": TEXT, "card": CARD},
+             "- add_to_pool: {pool: fleet, card: tracker}", required=("pool",), needs=("pools",)),
+    # ------------------------------------------------------------------ expectations
+    StepKind("expect", "expect", "Check a card: its state, reasons, balance, plan, pending change, usage, "
+             "ledger, history, the events since the last step, or any field of the card.",
+             {"card": CARD, "state": {"enum": STATES}, "reasons": {"type": "array", "items": {"enum": REASONS}},
+              "balance": MONEY, "plan": PLAN,
+              "pending_change": {"anyOf": [{"type": "null"}, {
+                  "type": "object", "properties": {"plan": PLAN, "effective_at": TIME},
+                  "additionalProperties": False}]},
+              "usage": {"type": "object", "additionalProperties": NUMBER},
+              "history": {"type": "array", "items": EVENT}, "events": {"type": "array", "items": EVENT},
+              "no_events": {"type": "array", "items": EVENT}, "ledger": {"type": "array", "items": LEDGER},
+              "certificate": {"type": ["boolean", "object"]}},
+             "- expect: {card: tracker, state: suspended, reasons: [quota, arrears], balance: -1.50}\n"
+             "- expect: {pending_change: {plan: monthly:2, effective_at: next_cycle}}\n"
+             "- expect: {events: [{kind: state_changed, new_state: suspended, reasons: [quota]}]}\n"
+             "- expect: {state: active}\n  within: 3 days",
+             shorthand="card", open_args=True),
+    StepKind("expect_pool", "expect", "Check a pool's usage, quota and members.",
+             {"pool": TEXT, "used_mb": NUMBER, "quota_mb": NUMBER,
+              "members": either({"type": "integer", "minimum": 0}, "how many cards")},
+             "- expect_pool: {pool: fleet, used_mb: 100, quota_mb: 100}", required=("pool",), shorthand="pool",
+             needs=("pools",)),
+)
+BY_NAME: dict[str, StepKind] = {s.name: s for s in STEPS}
+
+#: Keys a step may carry beside its one action.
+MODIFIERS: dict[str, tuple[S, str]] = {
+    "refused": ({"anyOf": [TEXT, {"type": "object", "properties": {"code": TEXT, "message": TEXT},
+                                  "required": ["code"], "additionalProperties": False}]},
+                "the step must be refused with this code (and a message containing this text)"),
+    "returns": ({"type": "object"}, "the step's answer must contain these fields"),
+    "save": ({"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+             "keep the step's answer as ${name.field} for later steps"),
+    "as": (ACCOUNT, "act as this account instead of the card's owner (PLAN-3)"),
+    "within": (DURATION, "expect: keep moving the clock until it holds, for at most this long"),
+    "every": (DURATION, "with within: how far to move the clock between checks (default: a 24th of within)"),
+    "if": ({"type": ["string", "boolean"]}, "run the step only when this ${variable} is true"),
+    "unless": ({"type": ["string", "boolean"]}, "skip the step when this ${variable} is true"),
+    "note": (TEXT, "a remark printed with the step when it fails"),
+}
+EXPECT_ONLY = ("within", "every")
+
+#: A scenario's top-level fields.
+SCENARIO_FIELDS = ("name", "description", "rules", "carriers", "requires", "given", "steps")
+GIVEN_FIELDS = ("start", "seed", "accounts", "cards", "pools", "devices")
+CARD_FIELDS = ("id", "account", "plan", "payment", "auto_suspend", "auto_renew", "testing", "activate", "imei",
+               "verified", "balance", "pool")

@@ -1,0 +1,16 @@
+"""Built-in targets: the simulator in this process and any server speaking the native HTTP API plus ``/_sim``."""
+
+from __future__ import annotations
+
+from ..target import Target
+
+
+def open_target(spec: str, *, admin_token: str | None = None) -> Target:
+    """``inprocess`` (the default) or a base URL such as ``http://127.0.0.1:8080``."""
+    if spec in ("", "inprocess"):
+        from .inprocess import InProcessTarget
+        return InProcessTarget()
+    if spec.startswith(("http://", "https://")):
+        from .http import HttpTarget
+        return HttpTarget(spec, admin_token=admin_token)
+    raise ValueError(f"Unknown target {spec!r}: use 'inprocess' or a server's URL (http://host:port).")
