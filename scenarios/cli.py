@@ -11,6 +11,7 @@ import time
 from typing import Any, Callable, Iterable
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -92,7 +93,7 @@ def summary_table(outcomes: list[Outcome]) -> Table:
         for c in carriers:
             o = by_carrier.get(c)
             cells.append("" if o is None else f"[{STYLE[o.status]}]{o.status.replace('_', ' ')}[/]")
-        table.add_row(sid, *cells)
+        table.add_row(escape(sid), *cells)
     return table
 
 
@@ -103,7 +104,7 @@ def totals(outcomes: list[Outcome]) -> str:
 
 def report_problem(console: Console, outcome: Outcome) -> None:
     color = STYLE[outcome.status]
-    console.print(f"[bold {color}]{outcome.status.upper()}[/] {outcome.id} ({outcome.scenario.file})",
+    console.print(f"[bold {color}]{outcome.status.upper()}[/] {escape(outcome.id)} ({escape(outcome.scenario.file)})",
                   highlight=False)
     if outcome.failure:
         console.print(outcome.failure.render(), markup=False, highlight=False, soft_wrap=True)

@@ -32,9 +32,13 @@ def is_time_field(name: str) -> bool:
     return name.endswith(TIME_SUFFIXES)
 
 
+def is_regex(expected: Any) -> bool:
+    return isinstance(expected, dict) and set(expected) == {"matches"}
+
+
 def same(name: str, expected: Any, found: Any, resolve_time: Resolve) -> bool:
     """One field's value against the expectation, by what the field holds."""
-    if isinstance(expected, dict) and set(expected) == {"matches"}:
+    if is_regex(expected):
         return found is not None and re.fullmatch(str(expected["matches"]), str(found)) is not None
     if isinstance(expected, dict):
         return isinstance(found, dict) and not mismatches(expected, found, resolve_time)
@@ -64,7 +68,7 @@ def mismatches(expected: dict[str, Any], found: dict[str, Any], resolve_time: Re
     out = []
     for key, want in expected.items():
         got = found.get(key) if isinstance(found, dict) else None
-        if isinstance(want, dict) and isinstance(got, dict) and set(want) != {"matches"}:
+        if isinstance(want, dict) and isinstance(got, dict) and not is_regex(want):
             out.extend(mismatches(want, got, resolve_time, f"{prefix}{key}."))
         elif not same(key, want, got, resolve_time):
             out.append(f"{prefix}{key}: expected {show(want)}, found {show(got)}")

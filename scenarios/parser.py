@@ -29,7 +29,8 @@ from .suggest import nearest
 VARIABLE = re.compile(r"\$\{([^}]*)\}")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 CARD_VIEW_FIELDS = tuple(CARD_VIEW["properties"])
-_SCENARIO_SHAPE = {**SCENARIO, "properties": {**SCENARIO["properties"],
+# the scenario's own fields; given and the steps are checked by their own layers (each problem reported once)
+_SCENARIO_SHAPE = {**SCENARIO, "properties": {**SCENARIO["properties"], "given": {"type": "object"},
                                               "steps": {"type": "array", "items": {}, "minItems": 1}}}
 _VALIDATORS: dict[int, Draft202012Validator] = {}
 
@@ -98,6 +99,8 @@ def load_paths(paths: Iterable[str | Path], *, carriers: Iterable[str] | None = 
 # ---------------------------------------------------------------------------------------------- the parser
 
 def _field(path: tuple[Any, ...]) -> str:
+    if len(path) == 0 or (len(path) == 1 and isinstance(path[0], int)):
+        return "the scenario" + (f" [{path[0]}]" if path else "")
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -378,7 +381,7 @@ class _Parser:
             if duration and expr.base is not None:
                 raise timeexpr.TimeExprError(f"{value!r} is not a duration; write it like '3 days' or '2 hours'")
         except timeexpr.TimeExprError as exc:
-            self.problem(path, f"{_field(path)}: {exc}.")
+            self.problem(path, f"{_field(path)}: {str(exc).rstrip('.')}.")
 
     def check_variables(self, value: Any, path: tuple[Any, ...], names: "_Names") -> None:
         if isinstance(value, dict):

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from simulator.identifiers import make_credit_code, make_imei, make_resident_id
 
 from . import timeexpr
-from .expect import event_line, mismatches, same, show, subsequence
+from .expect import event_line, is_regex, mismatches, same, show, subsequence
 from .model import Scenario, Step
 from .parser import VARIABLE
 from .steps import BY_NAME
@@ -113,7 +113,7 @@ def run(scenario: Scenario, carrier: str, target: Target) -> Outcome:
         status, reason = FAILED, ""
         failure = run_.failure(exc.expected, exc.found, exc.card)
     except ScenarioRuntimeError as exc:
-        status, failure, reason = ERROR, run_.failure("the scenario to be able to go on", str(exc)), str(exc)
+        status, failure, reason = ERROR, run_.failure("the scenario to be able to go on", str(exc), None), str(exc)
     except TargetError as exc:
         status, failure, reason = ERROR, None, str(exc)
     return Outcome(scenario, carrier, target.name, status, time.perf_counter() - started, failure, reason)
@@ -227,10 +227,8 @@ class _Run:
         if any(p["code"] == selector for p in plans):
             return selector
         m = SELECTOR.match(selector)
-        if not m:
-            raise ScenarioRuntimeError(f"{selector!r} is neither a plan of {self.carrier} "
-                                       f"({', '.join(p['code'] for p in plans)}) nor a selector like monthly, "
-                                       "quarterly:term or annual:2")
+        if not m:  # a plan code: the target decides whether it exists (plan_not_found is a refusal to test)
+            return selector
         term, scope, nth = m.group(1), m.group(2), int(m.group(3) or 1)
         fits = sorted((p for p in plans if p["term"] == term and (scope is None or p.get("quota_scope") == scope)),
                       key=lambda p: (Decimal(str(p["price"])), p["quota_mb"]))
@@ -580,7 +578,7 @@ class _Run:
                     wrong.append(f"pending_change: expected {show(expected)}, found none")
                 else:
                     wrong.extend(mismatches(expected, found, resolve, "pending_change."))
-            elif isinstance(want, dict):
+            elif isinstance(want, dict) and not is_regex(want):
                 wrong.extend(mismatches(want, view.get(key) or {}, resolve, f"{key}."))
             elif not same(key, want, view.get(key), resolve):
                 wrong.append(f"{key}: expected {show(want)}, found {show(view.get(key))}")

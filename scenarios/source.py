@@ -84,8 +84,12 @@ def load(text: str, file: str) -> Located:
         where = Where(file, mark.line + 1, mark.column + 1) if mark else Where(file, 1, 1)
         problem = exc.problem or "not valid YAML"
         context = f" ({exc.context})" if exc.context else ""
-        hint = " Check the indentation: items of one list or mapping start in the same column." \
-            if "indent" in problem or "mapping values" in problem or "block" in (exc.context or "") else ""
+        if "'\\t'" in problem:
+            hint = " Indent with spaces; YAML does not allow tabs."
+        elif "indent" in problem or "mapping values" in problem or "block" in (exc.context or ""):
+            hint = " Check the indentation: items of one list or mapping start in the same column."
+        else:
+            hint = ""
         raise ScenarioError([Problem(where, f"YAML syntax: {problem}{context}.{hint}")]) from None
     located = Located(file, None)
     problems: list[Problem] = []

@@ -101,7 +101,7 @@ def _duration(text: str, source: str) -> relativedelta:
     try:
         return parse_duration(text)
     except SimError as exc:
-        raise TimeExprError(f"{source!r}: {exc.message}") from None
+        raise TimeExprError(exc.message) from None
 
 
 def _iso(text: str, tz: ZoneInfo) -> datetime:

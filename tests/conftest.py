@@ -10,6 +10,8 @@ from typing import Any, Callable
 import openpyxl
 import pytest
 
+pytest_plugins = ["pytester"]
+
 from simulator import SimError, Simulation
 from simulator.batch_files import write_template
 from simulator.identifiers import make_imei

@@ -1,0 +1,76 @@
+"""A carriersim HTTP server in a background thread, on a free port: for the ``carrier_sim_server`` fixture, the
+HTTP half of the benchmarks and the tests that compare targets. ``carriersim serve`` is the same application in
+its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from simulator.http import create_app
+from simulator.simulation import Simulation
+
+
+@dataclass
+class LiveServer:
+    """``with LiveServer() as server: server.url, server.admin_token``."""
+
+    seed: int = 1
+    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    host: str = "127.0.0.1"
+    url: str = ""
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
+    _runner: web.AppRunner | None = None
+    app: web.Application | None = None
+
+    def __enter__(self) -> "LiveServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            try:
+                self.app = create_app(Simulation(seed=self.seed), admin_token=self.admin_token)
+                self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
+                loop.run_until_complete(self._runner.setup())
+                site = web.TCPSite(self._runner, self.host, 0)
+                loop.run_until_complete(site.start())
+                port = site._server.sockets[0].getsockname()[1]  # the port the OS picked
+                self.url = f"http://{self.host}:{port}"
+            except BaseException as exc:  # reported to the starting thread
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._runner.cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="carriersim-live-server", daemon=True)
+        self._thread.start()
+        ready.wait(30)
+        if failure:
+            raise failure[0]
+        if not self.url:
+            raise RuntimeError("the carriersim server did not start within 30 s")
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop = self._thread = None
