@@ -119,7 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         scenarios = load_paths(args.paths)
     except ScenarioError as exc:
         for problem in exc.problems:
-            err.print(str(problem), markup=False, highlight=False)
+            err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
         err.print(f"[red]{len(exc.problems)} problem(s) in the scenario files; nothing was run.[/]")
         return 2
     runs = plan_runs(scenarios, args.carrier, args.keyword)

@@ -5,8 +5,13 @@ its own process."""
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
+import signal
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,3 +79,41 @@ class LiveServer:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
             self._loop = self._thread = None
+
+
+class ServeProcess:
+    """``carriersim serve --port 0`` in a child process, as a user runs it: ``with ServeProcess() as s: s.url``."""
+
+    READY = re.compile(r"ready at (http://[\d.]+:\d+)")
+
+    def __init__(self, *extra: str, admin_token: str | None = None, timeout: float = 60.0) -> None:
+        self.admin_token = admin_token or secrets.token_urlsafe(12)
+        self.cmd = [sys.executable, "-m", "conformance.cli", "serve", "--port", "0",
+                    f"--admin-token={self.admin_token}", *extra]
+        self.timeout = timeout
+        self.url = ""
+        self.proc: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> "ServeProcess":
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        deadline = time.monotonic() + self.timeout
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            found = self.READY.search(line)
+            if found:
+                self.url = found.group(1)
+                return self
+        self.__exit__()
+        raise RuntimeError(f"carriersim serve did not say it was ready ({' '.join(self.cmd)})")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

@@ -10,7 +10,7 @@ from typing import Any
 
 S = dict[str, Any]
 
-VARIABLE: S = {"type": "string", "pattern": r"^\$\{[^}]+\}$", "description": "a ${variable}"}
+VARIABLE: S = {"type": "string", "pattern": r"\$\{[^}]+\}", "description": "text with a ${variable}"}
 
 
 def either(schema: S, description: str) -> S:

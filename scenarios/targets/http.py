@@ -36,6 +36,7 @@ class HttpTarget:
         self._keys: dict[str, str] = {}
         self._conn: http.client.HTTPConnection | None = None
         self._profiles: dict[str, dict[str, Any]] = {}
+        self._carriers: list[str] | None = None
 
     # ---------------------------------------------------------------- transport
     def _connection(self) -> http.client.HTTPConnection:
@@ -121,17 +122,12 @@ class HttpTarget:
 
     # ---------------------------------------------------------------- catalogue
     def carriers(self) -> list[str]:
-        return [c["id"] for c in self._request("GET", "/v1/carriers", account=self._any_account())["items"]] \
-            if self._keys else [c["id"] for c in self._admin_carriers()]
-
-    def _admin_carriers(self) -> list[dict[str, Any]]:
-        # /v1/carriers needs an account key: a throwaway account in the current world gives one
-        account = self.create_account("carriersim catalogue reader", kind="enterprise", verified=False,
-                                      id_number=None)
-        return self._request("GET", "/v1/carriers", account=account)["items"]
-
-    def _any_account(self) -> str:
-        return next(iter(self._keys))
+        if self._carriers is None:  # a server's carriers are fixed at start (a reset keeps the profiles)
+            # /v1/carriers answers account keys only: a throwaway account of the current world reads it
+            account = self.create_account("carriersim catalogue reader", kind="enterprise", verified=False,
+                                          id_number=None)
+            self._carriers = [c["id"] for c in self._request("GET", "/v1/carriers", account=account)["items"]]
+        return list(self._carriers)
 
     def profile(self, carrier: str) -> dict[str, Any]:
         if carrier not in self._profiles:  # profiles do not change while a server runs
