@@ -122,7 +122,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
         err.print(f"[red]{len(exc.problems)} problem(s) in the scenario files; nothing was run.[/]")
         return 2
-    runs = plan_runs(scenarios, args.carrier, args.keyword)
+    try:
+        runs = plan_runs(scenarios, args.carrier, args.keyword)
+    except ValueError as exc:  # a -k expression that does not parse
+        err.print(f"carriersim: error: {exc}", markup=False, highlight=False)
+        return 2
     if not runs:
         err.print("No scenario matches (check -k and --carrier).")
         return 1

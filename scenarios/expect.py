@@ -29,7 +29,7 @@ def money(value: Any) -> Decimal | None:
 
 
 def is_time_field(name: str) -> bool:
-    return name.endswith(TIME_SUFFIXES)
+    return name in ("at", "until") or name.endswith(TIME_SUFFIXES)
 
 
 def is_regex(expected: Any) -> bool:

@@ -30,7 +30,7 @@ class CardSpec:
     auto_suspend: Any = True
     auto_renew: Any = True
     testing: Any = False
-    activate: Any = True
+    activate: Any = None  # None: activate unless the card is opened for testing
     imei: str | None = None  # None: a device of its own, named after the card
     verified: Any = True
     balance: Any = None

@@ -330,6 +330,7 @@ class _Run:
         return bool(value)
 
     def check_refusal(self, refused: Any, exc: Refused, args: dict[str, Any]) -> None:
+        refused = self.value(refused)
         code = refused if isinstance(refused, str) else refused["code"]
         text = None if isinstance(refused, str) else refused.get("message")
         if exc.code != code:

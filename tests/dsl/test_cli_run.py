@@ -78,3 +78,8 @@ def test_junit_report(files, tmp_path):
 def test_a_bad_target_is_a_clear_error(files, capsys):
     assert main(["run", str(files), "--target", "ftp://nowhere"]) == 2
     assert "Unknown target" in capsys.readouterr().err
+
+
+def test_a_bad_keyword_expression_is_a_clear_error(files, capsys):
+    assert main(["run", str(files), "-k", "quota stop"]) == 2
+    assert "-k 'quota stop': cannot read 'stop'" in capsys.readouterr().err

@@ -117,3 +117,12 @@ def test_a_scenario_needing_what_the_target_lacks_is_not_applicable():
 def test_matrix_runs_per_carrier_with_its_own_catalogue(carrier):
     o = passes("  - expect: {carrier: '${carrier}', iccid: {matches: '^8986\\d{15,16}$'}}\n", carrier=carrier)
     assert o.carrier == carrier
+
+
+def test_a_testing_card_is_not_activated_unless_asked():
+    passes("  - expect: {card: probe, state: testing}\n  - expect: {card: live, state: active}\n",
+           given="given:\n  cards: [{id: probe, testing: true}, {id: live, testing: true, activate: true}]\n")
+
+
+def test_variables_in_a_refusal_message_are_filled_in():
+    passes("  - change_plan: {card: tracker, plan: NOPE}\n    refused: {code: plan_not_found, message: '${carrier}'}\n")
