@@ -25,6 +25,7 @@ from .schema import GIVEN, SCENARIO, step_args_schema
 from .source import Located, Problem, ScenarioError, Where, load
 from .steps import BY_NAME, CARD_FIELDS, EXPECT_ONLY, MODIFIERS, STEPS
 from .suggest import nearest
+from .target import RULE_CAPABILITIES
 
 VARIABLE = re.compile(r"\$\{([^}]*)\}")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -201,12 +202,18 @@ class _Parser:
         if len(self.problems) > before:
             return None
         needs = set(data.get("requires", []))
+        needs.update(RULE_CAPABILITIES[r] for r in data.get("rules", []) if r in RULE_CAPABILITIES)
         for step in steps:
             needs.update(BY_NAME[step.kind].needs)
             if "within" in step.modifiers:
                 needs.add("time_travel")
             if "as" in step.modifiers:
                 needs.add("accounts")
+            if step.kind == "use":
+                needs.update(cap for arg, cap in (("region", "regions"), ("imei", "device_binding"))
+                             if arg in step.args)
+            if step.kind == "open_card" and step.args.get("testing") is True:
+                needs.add("testing_state")
             if step.kind == "expect":
                 if {"history", "events", "no_events"} & set(step.args):
                     needs.add("history")

@@ -1,5 +1,5 @@
 """The README's scenario reference, generated from the step table so that it lists every step, argument and
-modifier that exists, each with an example. ``python -m scenarios.reference`` prints it; a test checks the README
+modifier that exists, each with an example. ``python -m scenarios.reference`` prints it (``--write README.md`` puts it in place); a test checks the README
 holds the current text between its ``scenario-reference`` markers."""
 
 from __future__ import annotations
@@ -48,5 +48,18 @@ def reference() -> str:
     return "\n".join(lines)
 
 
+def write_into(path: str) -> None:
+    """Replace the block between the markers in ``path`` (the README) with the current reference."""
+    from pathlib import Path
+    file = Path(path)
+    text = file.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    file.write_text(text[:start] + reference() + text[end:], encoding="utf-8")
+
+
 if __name__ == "__main__":
-    print(reference())
+    import sys
+    if sys.argv[1:2] == ["--write"]:
+        write_into(sys.argv[2])
+    else:
+        print(reference())

@@ -41,6 +41,15 @@ CAPABILITIES: dict[str, str] = {
     "refunds": "refund requests (REF-1, CAN-4)",
     "accounts": "several accounts (channels) with their own cards (PLAN-3)",
     "testing_state": "cards opened in the testing state (LIFE-1)",
+    "messages": "refusal sentences worded like carriersim's; without it a scenario checks refusal codes only",
+}
+
+#: What a scenario naming a rule needs, whatever its steps: a target without the feature cannot be judged on it.
+RULE_CAPABILITIES: dict[str, str] = {
+    "POOL-1": "pools", "KYC-1": "real_name", "BIND-1": "device_binding", "REG-1": "regions",
+    "MAINT-1": "maintenance", "LOST-1": "lost_swap", "SWAP-1": "lost_swap", "CAN-1": "cancellation",
+    "CAN-2": "cancellation", "CAN-3": "cancellation", "CAN-4": "cancellation", "CAN-5": "cancellation",
+    "BATCH-1": "batch", "REF-1": "refunds",
 }
 
 

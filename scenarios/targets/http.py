@@ -21,7 +21,8 @@ MULTIPART_BOUNDARY = "carriersim-scenario-boundary"
 
 class HttpTarget:
     name = "http"
-    capabilities = frozenset(CAPABILITIES)
+    # every capability of the native API, but not carriersim's wording: another server's sentences are its own
+    capabilities = frozenset(CAPABILITIES) - {"messages"}
 
     def __init__(self, url: str, *, admin_token: str | None = None, timeout: float = 30.0) -> None:
         parts = urlsplit(url)

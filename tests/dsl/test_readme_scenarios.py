@@ -29,4 +29,4 @@ def test_the_example_scenario_passes_on_every_carrier():
 def test_the_scenario_reference_is_current():
     text = README.read_text(encoding="utf-8")
     block = text[text.index(BEGIN):text.index(END) + len(END)]
-    assert block == reference(), "regenerate with: python -m scenarios.reference (and paste between the markers)"
+    assert block == reference(), "regenerate with: python -m scenarios.reference --write README.md"

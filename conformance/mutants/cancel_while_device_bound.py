@@ -1,0 +1,27 @@
+"""CAN-1 broken: a card still bound to a device can be cancelled.
+
+Realistic because the binding is device-side state that the cancellation flow does not own: checking the balance
+and auto-renewal is obvious, remembering that a bound card must be unbound first (机卡解绑) is not.
+"""
+
+from simulator.model import Reason
+
+from . import Mutant
+
+
+def refusal_reasons(card):
+    why = []
+    if card.balance < 0 or card.reasons & Reason.ARREARS:
+        why.append("arrears")
+    # the bug: no "device_bound" check
+    if card.auto_renew:
+        why.append("auto_renew_on")
+    return why
+
+
+MUTANT = Mutant(
+    name="cancel_while_device_bound",
+    rule="CAN-1",
+    description="A cancellation request is accepted while the card is still bound to a device.",
+    patches=(("simulator.rules.cancellation.refusal_reasons", refusal_reasons),),
+)
