@@ -18,12 +18,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scenarios.cli import add_run_command, add_target_options, report_problem
+from scenarios.cli import add_run_command, add_target_options, probe, report_problem
 from scenarios.runner import ERROR, FAILED, Outcome
 from scenarios.source import ScenarioError
 from simulator.cli import cmd_demo as fleet_demo
 from simulator.cli import main as simulator_main
 
+from . import targets
 from .execution import execute
 from .expectations import XPASS, ExpectationsError, load_expectations
 from .mutants import all_mutants
@@ -71,6 +72,11 @@ def run_suite(suite_name: str, target: str, *, admin_token: str | None = None, c
     """Run a suite on a target and judge it (the library behind ``carriersim conformance`` and the tests)."""
     suite = load_suite(suite_name)
     known = load_expectations(expectations)
+    checked = targets.resolve(target, admin_token)
+    problem = probe(checked)
+    checked.close()
+    if problem:
+        raise ValueError(problem)
     all_carriers = list(dict.fromkeys(c for req in suite.requirements for c in req.rule.carriers))
     chosen = [c for c in all_carriers if not carriers or c in carriers]
     runs = suite.runs(chosen)

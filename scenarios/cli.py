@@ -21,7 +21,7 @@ from .parser import load_paths
 from .runner import ERROR, FAILED, NOT_APPLICABLE, PASSED, Outcome, run
 from .selection import matches_keyword
 from .source import ScenarioError
-from .target import Target
+from .target import Refused, Target, TargetError
 from .targets import open_target
 
 STYLE = {PASSED: "green", FAILED: "red", ERROR: "magenta", NOT_APPLICABLE: "yellow"}
@@ -79,6 +79,17 @@ def run_all(runs: list[tuple[Scenario, str]], target: Target, *, console: Consol
     return outcomes
 
 
+def probe(target: Target) -> str | None:
+    """Why the target cannot be used at all (unreachable, credentials refused), or None: checked once, before
+    anything runs, rather than reported as an error by every scenario."""
+    try:
+        target.now()
+        target.carriers()
+    except (TargetError, Refused) as exc:
+        return f"the target {target.name} cannot be used: {exc}"
+    return None
+
+
 def summary_table(outcomes: list[Outcome]) -> Table:
     table = Table(title="scenarios", show_lines=False)
     table.add_column("scenario")
@@ -134,6 +145,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         target = open_target(args.target, admin_token=args.admin_token)
     except ValueError as exc:
         err.print(f"carriersim: error: {exc}")
+        return 2
+    problem = probe(target)
+    if problem:
+        err.print(f"carriersim: error: {problem}", markup=False, highlight=False)
+        target.close()
         return 2
     started = time.perf_counter()
     try:

@@ -99,21 +99,29 @@ def run(scenario: Scenario, carrier: str, target: Target) -> Outcome:
     if missing:
         return Outcome(scenario, carrier, target.name, NOT_APPLICABLE, 0.0,
                        reason=f"the target lacks {', '.join(missing)}")
-    if carrier not in target.carriers():
-        return Outcome(scenario, carrier, target.name, NOT_APPLICABLE, 0.0,
-                       reason=f"the target does not serve carrier {carrier}")
-    run_ = _Run(scenario, carrier, target)
+    run_: _Run | None = None
     try:
+        if carrier not in target.carriers():
+            return Outcome(scenario, carrier, target.name, NOT_APPLICABLE, 0.0,
+                           reason=f"the target does not serve carrier {carrier}")
+        run_ = _Run(scenario, carrier, target)
         run_.setup()
         for step in scenario.steps:
             run_.step = step
             run_.do(step)
         status, failure, reason = PASSED, None, ""
     except StepFailed as exc:
+        assert run_ is not None
         status, reason = FAILED, ""
         failure = run_.failure(exc.expected, exc.found, exc.card)
     except ScenarioRuntimeError as exc:
+        assert run_ is not None
         status, failure, reason = ERROR, run_.failure("the scenario to be able to go on", str(exc), None), str(exc)
+    except Refused as exc:  # outside an action's own refusal handling: building the world, or an observation
+        where = "given" if run_ is None or run_.step is None else f"step {run_.step.index}"
+        status, reason = (FAILED if where != "given" else ERROR), f"{where}: refused: {exc.code} ({exc.message})"
+        failure = run_.failure("the target to answer", f"refused: {exc.code} ({exc.message})", None) \
+            if run_ is not None else None
     except TargetError as exc:
         status, failure, reason = ERROR, None, str(exc)
     return Outcome(scenario, carrier, target.name, status, time.perf_counter() - started, failure, reason)

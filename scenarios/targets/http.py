@@ -80,6 +80,10 @@ class HttpTarget:
         except ValueError:
             raise TargetError(f"{method} {self.url}{path} answered {resp.status} with something that is not "
                               f"JSON: {payload[:200]!r}") from None
+        if resp.status in (401, 403):  # not a refusal of the scenario: the target cannot be used as configured
+            detail = answer.get("detail", "") if isinstance(answer, dict) else ""
+            raise TargetError(f"{self.url} refused the credentials ({resp.status}): {detail} Check --admin-token "
+                              "(or $CARRIERSIM_ADMIN_TOKEN).")
         if resp.status >= 400:
             if isinstance(answer, dict) and "code" in answer:
                 raise Refused(str(answer["code"]), str(answer.get("detail", "")), resp.status)

@@ -83,3 +83,14 @@ def test_a_bad_target_is_a_clear_error(files, capsys):
 def test_a_bad_keyword_expression_is_a_clear_error(files, capsys):
     assert main(["run", str(files), "-k", "quota stop"]) == 2
     assert "-k 'quota stop': cannot read 'stop'" in capsys.readouterr().err
+
+
+def test_an_unreachable_or_unauthorised_target_stops_before_anything_runs(files, capsys):
+    from scenarios.live_server import LiveServer
+    assert main(["run", str(files), "--target", "http://127.0.0.1:9"]) == 2
+    assert "cannot be used" in capsys.readouterr().err
+    with LiveServer() as server:
+        assert main(["run", str(files), "--target", server.url, "--admin-token", "wrong"]) == 2
+        assert "refused the credentials (401)" in capsys.readouterr().err
+        assert main(["run", str(files / "good.yaml"), "--target", server.url,
+                     "--admin-token", server.admin_token]) == 0

@@ -126,3 +126,14 @@ def test_a_testing_card_is_not_activated_unless_asked():
 
 def test_variables_in_a_refusal_message_are_filled_in():
     passes("  - change_plan: {card: tracker, plan: NOPE}\n    refused: {code: plan_not_found, message: '${carrier}'}\n")
+
+
+def test_a_refusal_while_building_the_world_is_an_error_not_a_crash():
+    o = outcome("  - expect: {state: active}\n", given="given:\n  cards: [{id: c, plan: NOPE}]\n")
+    assert o.status == ERROR and "given: refused: plan_not_found" in o.reason
+
+
+def test_a_refused_observation_is_a_failure_with_the_step():
+    o = outcome("  - expect: {card: tracker, state: active}\n    as: rival\n",
+                given="given:\n  accounts: [{id: acme}, {id: rival}]\n  cards: [{id: tracker}]\n")
+    assert o.status == FAILED and "card_not_found" in o.failure.found and o.failure.step == 1
