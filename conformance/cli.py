@@ -25,7 +25,7 @@ from simulator.cli import cmd_demo as fleet_demo
 from simulator.cli import main as simulator_main
 
 from . import targets
-from .execution import execute
+from .execution import ONE_WORLD, execute
 from .expectations import XPASS, ExpectationsError, load_expectations
 from .mutants import all_mutants
 from .reports import verdict, write_reports
@@ -72,6 +72,8 @@ def run_suite(suite_name: str, target: str, *, admin_token: str | None = None, c
     """Run a suite on a target and judge it (the library behind ``carriersim conformance`` and the tests)."""
     suite = load_suite(suite_name)
     known = load_expectations(expectations)
+    if jobs > 1 and not targets.isolated_per_process(target):
+        raise ValueError(ONE_WORLD)
     checked = targets.resolve(target, admin_token)
     problem = probe(checked)
     checked.close()

@@ -18,6 +18,8 @@ from .mutants import Mutant, all_mutants
 
 Runs = list[tuple[Scenario, str]]
 _WORKER: dict[str, object] = {}
+ONE_WORLD = ("--jobs above 1 needs a target with a world per process (inprocess or a plugin); a server has one "
+             "world, so its scenarios run one at a time. Leave --jobs out.")
 
 
 def mutant_named(name: str) -> Mutant:
@@ -60,8 +62,7 @@ def execute(runs: Runs, target_spec: str, *, admin_token: str | None = None, job
                     on_outcome(outcome)
             return outcomes
     if not targets.isolated_per_process(target_spec):
-        raise ValueError("--jobs above 1 needs a target with a world per process (inprocess or a plugin); a server "
-                         "has one world, so its scenarios run one at a time. Leave --jobs out.")
+        raise ValueError(ONE_WORLD)
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no threads or patches inherited
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
                              initargs=(target_spec, admin_token, mutant)) as pool:
