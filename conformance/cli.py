@@ -11,6 +11,7 @@ import argparse
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -20,6 +21,7 @@ from rich.table import Table
 
 from scenarios.cli import add_run_command, add_target_options, probe, report_problem
 from scenarios.runner import ERROR, FAILED, Outcome
+from scenarios.suggest import nearest
 from scenarios.source import ScenarioError
 from simulator.cli import cmd_demo as fleet_demo
 from simulator.cli import main as simulator_main
@@ -80,6 +82,10 @@ def run_suite(suite_name: str, target: str, *, admin_token: str | None = None, c
     if problem:
         raise ValueError(problem)
     all_carriers = list(dict.fromkeys(c for req in suite.requirements for c in req.rule.carriers))
+    unknown = [c for c in carriers or [] if c not in all_carriers]
+    if unknown:
+        raise ValueError(f"unknown carrier {unknown[0]!r}{nearest(unknown[0], all_carriers)}; the suite judges "
+                         f"{', '.join(all_carriers)}.")
     chosen = [c for c in all_carriers if not carriers or c in carriers]
     runs = suite.runs(chosen)
     started = time.perf_counter()
@@ -126,6 +132,10 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         return 2
     if args.mutants:
         return cmd_mutants(args, out, err)
+    if args.report_dir and Path(args.report_dir).exists() and not Path(args.report_dir).is_dir():
+        err.print(f"carriersim: error: --report-dir {escape(args.report_dir)} is a file; give a folder (it is "
+                  "created if missing).", highlight=False)
+        return 2
     try:
         result = run_suite(args.suite, args.target, admin_token=args.admin_token, carriers=args.carrier,
                            jobs=args.jobs, expectations=args.expectations, quiet=args.quiet)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
-from typing import Callable
+from typing import Any, Callable
 
 from scenarios.model import Scenario
 from scenarios.runner import Outcome, run
 from scenarios.target import Target
+from simulator.profile import builtin_profiles
 
 from . import targets
 from .mutants import Mutant, all_mutants
@@ -20,6 +21,11 @@ Runs = list[tuple[Scenario, str]]
 _WORKER: dict[str, object] = {}
 ONE_WORLD = ("--jobs above 1 needs a target with a world per process (inprocess or a plugin); a server has one "
              "world, so its scenarios run one at a time. Leave --jobs out.")
+
+
+def reference_profiles() -> dict[str, dict[str, Any]]:
+    """The shipped carrier profiles: the rules a conformance run judges by, whatever the target reports."""
+    return {p.id: p.raw for p in builtin_profiles()}
 
 
 def mutant_named(name: str) -> Mutant:
@@ -45,7 +51,7 @@ def _init_worker(target_spec: str, admin_token: str | None, mutant: str | None) 
 
 def _run_in_worker(job: tuple[Scenario, str]) -> Outcome:
     scenario, carrier = job
-    return run(scenario, carrier, _WORKER["target"])  # type: ignore[arg-type]
+    return run(scenario, carrier, _WORKER["target"], reference=reference_profiles())  # type: ignore[arg-type]
 
 
 def execute(runs: Runs, target_spec: str, *, admin_token: str | None = None, jobs: int = 1,
@@ -56,7 +62,7 @@ def execute(runs: Runs, target_spec: str, *, admin_token: str | None = None, job
             target = _open(target_spec, admin_token, mutant, stack)
             outcomes = []
             for scenario, carrier in runs:
-                outcome = run(scenario, carrier, target)
+                outcome = run(scenario, carrier, target, reference=reference_profiles())
                 outcomes.append(outcome)
                 if on_outcome:
                     on_outcome(outcome)

@@ -67,7 +67,7 @@ def load_expectations(path: str | Path | None) -> Expectations:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise ExpectationsError(f"{path}: cannot read the expectations file ({exc.strerror}).") from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date YAML reads but the calendar lacks
         raise ExpectationsError(f"{path}: not valid YAML ({exc}).") from None
     if not isinstance(data, dict) or not isinstance(data.get("known_failures", []), list):
         raise ExpectationsError(f"{path}: expected a mapping with a known_failures list.")

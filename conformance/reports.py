@@ -37,6 +37,8 @@ def _problems(result: RunResult) -> list[Outcome]:
 def verdict(result: RunResult) -> str:
     counts = result.counts()
     text = "CONFORMS" if result.conforms else "DOES NOT CONFORM"
+    if result.conforms and counts["not_applicable"]:
+        text += " (within its capabilities)"
     shown = ", ".join(f"{n} {WORDS[s]}" for s, n in counts.items() if n)
     return f"{text} to carriersim {result.suite.title} ({result.suite.level} rules): {shown}"
 

@@ -60,8 +60,10 @@ class RunResult:
 
     @property
     def conforms(self) -> bool:
-        """Every MUST requirement passes or is an expected failure (not applicable counts as neither)."""
-        return not any(req.level == "MUST" for req, _ in self.failing)
+        """No MUST requirement fails: each passes, is an expected failure, or is not applicable to what the target
+        declares it can do (the report says how many); and at least one requirement passed — a target that can do
+        nothing the suite checks does not conform to it."""
+        return not any(req.level == "MUST" for req, _ in self.failing) and self.counts()[PASSED] > 0
 
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in ORDER}

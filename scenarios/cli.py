@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from rich.console import Console
@@ -17,10 +18,11 @@ from rich.table import Table
 
 from .junit import write_junit
 from .model import Scenario
-from .parser import load_paths
+from .parser import known_carriers, load_paths
 from .runner import ERROR, FAILED, NOT_APPLICABLE, PASSED, Outcome, run
 from .selection import matches_keyword
 from .source import ScenarioError
+from .suggest import nearest
 from .target import Refused, Target, TargetError
 from .targets import open_target
 
@@ -132,6 +134,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
         err.print(f"[red]{len(exc.problems)} problem(s) in the scenario files; nothing was run.[/]")
+        return 2
+    known = known_carriers()
+    for carrier in args.carrier:
+        if carrier not in known:
+            err.print(f"carriersim: error: unknown carrier {carrier!r}{nearest(carrier, known)}; known carriers: "
+                      f"{', '.join(known)}.", markup=False, highlight=False)
+            return 2
+    if args.junit and Path(args.junit).is_dir():
+        err.print(f"carriersim: error: --junit {args.junit} is a folder; give a file name.", markup=False)
         return 2
     try:
         runs = plan_runs(scenarios, args.carrier, args.keyword)

@@ -1,6 +1,7 @@
 """Comparing what a scenario expects with what a target answers.
 
-Money compares as CNY to the fen (``5`` equals ``"5.00"``), data to the KB (3 decimals of a MB), times as instants
+Money (a money field, or any value the target writes as ``"5.00"``) compares as CNY to the fen (``5`` equals
+``"5.00"``), data to the KB (3 decimals of a MB), times as instants
 (``2027-02-01T00:00:00+08:00`` equals ``2027-01-31T16:00:00Z``), reasons as sets. A mapping matches when every
 field it names matches (fields it does not name are not looked at); a list of patterns matches when the items
 appear in that order, others allowed between them. ``{matches: REGEX}`` matches a value whose text fully matches
@@ -14,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
+MONEY_TEXT = re.compile(r"-?\d+\.\d{2}")  # how every target writes money: CNY with two decimals
 MONEY_FIELDS = frozenset({"balance", "amount", "price", "payment_amount"})
 SET_FIELDS = frozenset({"reasons"})
 TIME_SUFFIXES = ("_at", "_until", "_end", "_start", "_deadline", "time", "due")
@@ -46,7 +48,7 @@ def same(name: str, expected: Any, found: Any, resolve_time: Resolve) -> bool:
         return isinstance(found, list) and sorted(map(str, expected)) == sorted(map(str, found))
     if expected is None or found is None:
         return expected is None and found is None
-    if name in MONEY_FIELDS:
+    if name in MONEY_FIELDS or (isinstance(found, str) and MONEY_TEXT.fullmatch(found)):
         return money(expected) is not None and money(expected) == money(found)
     if is_time_field(name) and isinstance(expected, str) and isinstance(found, str):
         try:

@@ -291,6 +291,12 @@ class _Parser:
         if not actions:
             self.problem(path, f"step {index} has no action; a step is one of: {', '.join(BY_NAME)}.")
             return None
+        near_modifier = [a for a in actions if a not in BY_NAME and nearest(a, MODIFIERS)]
+        if near_modifier and len(actions) > 1:
+            bad = near_modifier[0]
+            self.problem(path + (bad,), f"unknown modifier {bad!r}{nearest(bad, MODIFIERS)}; a step's modifiers are "
+                         f"{', '.join(MODIFIERS)}.", key=True)
+            return None
         if len(actions) > 1:
             self.problem(path + (actions[1],), f"step {index} has two actions ({actions[0]!r} and {actions[1]!r}); "
                          "write one action a step.", key=True)
@@ -335,6 +341,8 @@ class _Parser:
         for key in ("within", "every"):
             if key in raw and not VARIABLE.search(str(raw[key])):
                 self.check_time(raw[key], path + (key,), duration=True)
+        if isinstance(raw.get("as"), str):
+            names.use(self, "account", raw["as"], path + ("as",))
         for key in ("if", "unless", "returns", "refused"):
             if key in raw:
                 self.check_variables(raw[key], path + (key,), names)

@@ -92,8 +92,12 @@ class ScenarioRuntimeError(Exception):
     """The scenario cannot go on for a reason of its own (a selector no plan matches, a point the card has not)."""
 
 
-def run(scenario: Scenario, carrier: str, target: Target) -> Outcome:
-    """One scenario on one carrier. Never raises for a failing scenario: the outcome says what happened."""
+def run(scenario: Scenario, carrier: str, target: Target, *,
+        reference: dict[str, dict[str, Any]] | None = None) -> Outcome:
+    """One scenario on one carrier. Never raises for a failing scenario: the outcome says what happened.
+
+    ``reference``: carrier profiles that ``${profile.…}`` reads instead of the target's own — what a conformance
+    run judges against, so that an implementation cannot pass by reporting the rules it happens to follow."""
     started = time.perf_counter()
     missing = missing_capabilities(target, set(scenario.needs))
     if missing:
@@ -104,7 +108,7 @@ def run(scenario: Scenario, carrier: str, target: Target) -> Outcome:
         if carrier not in target.carriers():
             return Outcome(scenario, carrier, target.name, NOT_APPLICABLE, 0.0,
                            reason=f"the target does not serve carrier {carrier}")
-        run_ = _Run(scenario, carrier, target)
+        run_ = _Run(scenario, carrier, target, (reference or {}).get(carrier))
         run_.setup()
         for step in scenario.steps:
             run_.step = step
@@ -128,9 +132,10 @@ def run(scenario: Scenario, carrier: str, target: Target) -> Outcome:
 
 
 class _Run:
-    def __init__(self, scenario: Scenario, carrier: str, target: Target) -> None:
+    def __init__(self, scenario: Scenario, carrier: str, target: Target,
+                 profile: dict[str, Any] | None = None) -> None:
         self.sc, self.carrier, self.target = scenario, carrier, target
-        self.profile = target.profile(carrier)
+        self.profile = profile if profile is not None else target.profile(carrier)
         self.tz = str(self.profile.get("timezone", "Asia/Shanghai"))
         self.cycle_day = int(self.profile.get("billing_cycle_day", 1))
         self.accounts: dict[str, str] = {}
@@ -321,6 +326,7 @@ class _Run:
                 answer = {"code": exc.code, "message": exc.message}
             else:
                 if refused is not None:
+                    refused = self.value(refused)
                     want = refused if isinstance(refused, str) else refused["code"]
                     raise StepFailed(f"a refusal with code {want}", "the step succeeded", self.card_of(args))
             if "returns" in mods:
@@ -389,7 +395,10 @@ class _Run:
     def do_use(self, a: dict[str, Any]) -> dict[str, Any]:
         _, _, iccid = self.card_ref(a.get("card"))
         a = self.value(a)
-        kb = round(float(a["mb"]) * 1024) if "mb" in a else int(a.get("kb", 0))
+        try:
+            kb = round(float(a["mb"]) * 1024) if "mb" in a else int(a.get("kb", 0))
+        except (TypeError, ValueError):
+            raise ScenarioRuntimeError(f"use: the amount must be a number, got {a.get('mb', a.get('kb'))!r}") from None
         imei = self.device(str(a["imei"])) if a.get("imei") is not None else None
         return self.target.report_usage(iccid, kb=kb, region=a.get("region"), imei=imei)
 

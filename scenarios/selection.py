@@ -11,7 +11,7 @@ _TOKEN = re.compile(r"\(|\)|[^\s()]+")
 
 
 def matches_keyword(expr: str, scenario: Scenario) -> bool:
-    """``quota``, ``PLAN-1 or PLAN-2``, ``retention and not ctcc``: each word matches as a case-insensitive
+    """``quota``, ``PLAN-1 or PLAN-2``, ``retention and not pool``: each word matches as a case-insensitive
     substring of the scenario's name, file name or any of its rule ids."""
     haystack = " ".join([scenario.name, PurePath(scenario.file).name, *scenario.rules]).lower()
     tokens = _TOKEN.findall(expr)

@@ -50,6 +50,12 @@ LEDGER: S = {"type": "object", "description": "a ledger entry pattern: every fie
              "additionalProperties": False}
 
 
+def PATTERNS(item: S) -> S:
+    """A non-empty list of patterns: an empty one would match anything (to say "nothing happened", use
+    ``no_events`` with the kinds that must not appear)."""
+    return {"type": "array", "items": item, "minItems": 1}
+
+
 @dataclass(frozen=True)
 class StepKind:
     name: str
@@ -145,8 +151,8 @@ STEPS: tuple[StepKind, ...] = (
                   "type": "object", "properties": {"plan": PLAN, "effective_at": TIME},
                   "additionalProperties": False}]},
               "usage": {"type": "object", "additionalProperties": NUMBER},
-              "history": {"type": "array", "items": EVENT}, "events": {"type": "array", "items": EVENT},
-              "no_events": {"type": "array", "items": EVENT}, "ledger": {"type": "array", "items": LEDGER},
+              "history": PATTERNS(EVENT), "events": PATTERNS(EVENT), "no_events": PATTERNS(EVENT),
+              "ledger": PATTERNS(LEDGER),
               "certificate": {"type": ["boolean", "object"]}},
              "- expect: {card: tracker, state: suspended, reasons: [quota, arrears], balance: -1.50}\n"
              "- expect: {pending_change: {plan: monthly:2, effective_at: next_cycle}}\n"

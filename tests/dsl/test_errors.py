@@ -83,3 +83,15 @@ def test_a_broken_file_stops_the_whole_run_before_anything_runs(tmp_path, capsys
 def test_a_missing_path_is_a_problem_not_a_crash(tmp_path):
     with pytest.raises(ScenarioError, match="no such file or folder"):
         load_paths([tmp_path / "nope.yaml"])
+
+
+@pytest.mark.parametrize("text,position,phrase", [
+    (CARD + "  - suspend: tracker\n    retruns: {state: suspended}\n", "7:5", "did you mean 'returns'?"),
+    (CARD + "  - suspend: tracker\n    as: nobody\n", "7:9", "no account named 'nobody'"),
+    (CARD + "  - expect: {events: []}\n", "6:22", "should be non-empty"),
+])
+def test_misspelt_modifiers_unknown_actors_and_empty_pattern_lists(text, position, phrase):
+    with pytest.raises(ScenarioError) as caught:
+        parse_text(text, "broken.yaml")
+    messages = [str(p) for p in caught.value.problems]
+    assert any(m.startswith(f"broken.yaml:{position}: ") and phrase in m for m in messages), messages

@@ -137,3 +137,8 @@ def test_a_refused_observation_is_a_failure_with_the_step():
     o = outcome("  - expect: {card: tracker, state: active}\n    as: rival\n",
                 given="given:\n  accounts: [{id: acme}, {id: rival}]\n  cards: [{id: tracker}]\n")
     assert o.status == FAILED and "card_not_found" in o.failure.found and o.failure.step == 1
+
+
+def test_any_value_written_as_money_compares_to_the_fen():
+    passes("  - top_up: {card: tracker, amount: 7}\n    returns: {card: {balance: 57}}\n"
+           "  - expect: {ledger: [{kind: payment, amount: 7, balance: 57.0}]}\n")

@@ -139,3 +139,47 @@ def test_mutants_command_prints_which_requirement_caught_each(capsys):
     assert main(["conformance", "--mutants", "--jobs", "2"]) == 0
     out = capsys.readouterr().out
     assert f"{len(all_mutants())} of {len(all_mutants())} mutants caught" in out
+
+
+def test_the_suite_judges_by_the_shipped_profiles_not_the_targets_own():
+    """A China Mobile that keeps numbers four months, and says so in its profile, still fails RET-2."""
+    from conformance.execution import reference_profiles
+    from scenarios.runner import run
+    from scenarios.targets.inprocess import InProcessTarget
+    from simulator.profile import builtin_profile, builtin_profiles, parse_profile
+
+    raw = dict(builtin_profile("cmcc").raw, retention={"months": 4, "monthly_fee": "5.00"})
+    lenient = parse_profile(raw, "cmcc-4-months.yaml")
+    target = InProcessTarget(profiles=[lenient] + [p for p in builtin_profiles() if p.id != "cmcc"])
+    ret2 = next(r for r in load_suite("core").requirements if r.id == "RET-2")
+    judged = [run(sc, "cmcc", target, reference=reference_profiles()) for sc in ret2.scenarios if "cmcc" in sc.carriers]
+    assert any(o.status == "failed" for o in judged)
+    own = [run(sc, "cmcc", target) for sc in ret2.scenarios if "cmcc" in sc.carriers]  # its own word: passes
+    assert all(o.status == "passed" for o in own)
+
+
+def test_known_failures_and_unexpected_passes_are_visible_in_junit(tmp_path):
+    mutant = next(m for m in all_mutants() if m.rule == "PLAN-1")
+    first = run_suite("core", "inprocess", carriers=["cmcc"], mutant=mutant.name)
+    failing = sorted({o.scenario.id for o in first.outcomes if o.status == "failed"})
+    known = tmp_path / "known.yaml"
+    known.write_text("known_failures:\n" + "".join(f"  - {{scenario: {s!r}, reason: at once}}\n" for s in failing)
+                     + "  - {scenario: 'billing.yaml::*', reason: stale}\n")
+    judged = run_suite("core", "inprocess", carriers=["cmcc"], mutant=mutant.name, expectations=str(known))
+    suite = ET.parse(write_reports(judged, tmp_path / "r")["junit"]).getroot().find("testsuite")
+    assert suite.findall(".//skipped[@type='xfail']") and suite.findall(".//failure[@type='xpass']")
+
+
+def test_a_target_that_can_do_nothing_the_suite_checks_does_not_conform():
+    from conformance.results import RunResult
+    from scenarios.runner import NOT_APPLICABLE, Outcome
+    suite = load_suite("core")
+    runs = suite.runs(["cmcc"])
+    outcomes = [Outcome(sc, c, "nothing", NOT_APPLICABLE, 0.0, reason="the target lacks everything") for sc, c in runs]
+    result = RunResult(suite, "nothing", ["cmcc"], outcomes, 0.0)
+    assert not result.failing and not result.conforms
+
+
+def test_an_unknown_carrier_is_an_error_not_an_empty_pass(capsys):
+    assert main(["conformance", "--carrier", "cmc"]) == 2
+    assert "did you mean 'cmcc'?" in capsys.readouterr().err
