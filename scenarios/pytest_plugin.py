@@ -43,6 +43,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{rule.replace('-', '_')}: scenarios covering {rule}")
     for carrier in known_carriers():
         config.addinivalue_line("markers", f"{carrier}: scenario runs on carrier {carrier}")
+    spec = config.getoption("--carriersim-target")
+    if spec not in ("", "inprocess") and not spec.startswith(("http://", "https://")):
+        raise pytest.UsageError(f"--carriersim-target {spec!r}: use inprocess or a server's URL (http://host:port).")
 
 
 def _scenario_folders(config: pytest.Config) -> list[Path]:
@@ -63,8 +66,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def _target(config: pytest.Config) -> Target:
     if TARGET_KEY not in config.stash:
         from .targets import open_target
-        target = open_target(config.getoption("--carriersim-target"),
-                             admin_token=config.getoption("--carriersim-admin-token"))
+        try:
+            target = open_target(config.getoption("--carriersim-target"),
+                                 admin_token=config.getoption("--carriersim-admin-token"))
+        except ValueError as exc:
+            raise pytest.UsageError(f"--carriersim-target: {exc}") from None
         config.stash[TARGET_KEY] = target
         config.add_cleanup(target.close)
     return config.stash[TARGET_KEY]
