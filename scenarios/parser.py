@@ -365,7 +365,7 @@ class _Parser:
             self.check_variables(value, vpath, names)
             if isinstance(value, str) and VARIABLE.search(value):
                 continue
-            if key in ("card", "to_card") or (key == "to" and path[-1] == "refund"):
+            if key == "card" or (key == "to" and path[-1] == "refund"):
                 names.use(self, "card", value, vpath)
             elif key == "cards" and isinstance(value, list):
                 for i, c in enumerate(value):

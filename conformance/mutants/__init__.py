@@ -12,7 +12,8 @@ import importlib
 import pkgutil
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from functools import wraps
+from typing import Any, Callable, Iterator
 from unittest import mock
 
 
@@ -29,6 +30,15 @@ class Mutant:
             for target, replacement in self.patches:
                 stack.enter_context(mock.patch(target, replacement))
             yield
+
+
+def forgetting(check: Callable[..., list[str]], reason: str) -> Callable[..., list[str]]:
+    """``check`` (a function listing what forbids an operation) with one reason forgotten: the commonest way an
+    implementation breaks a precondition rule. Wraps the original, so the mutant tracks the real check otherwise."""
+    @wraps(check)
+    def forgetful(*args: Any, **kwargs: Any) -> list[str]:
+        return [why for why in check(*args, **kwargs) if why != reason]
+    return forgetful
 
 
 def all_mutants() -> list[Mutant]:

@@ -4,24 +4,14 @@ Realistic because the binding is device-side state that the cancellation flow do
 and auto-renewal is obvious, remembering that a bound card must be unbound first (机卡解绑) is not.
 """
 
-from simulator.model import Reason
+from simulator.rules import cancellation
 
-from . import Mutant
-
-
-def refusal_reasons(card):
-    why = []
-    if card.balance < 0 or card.reasons & Reason.ARREARS:
-        why.append("arrears")
-    # the bug: no "device_bound" check
-    if card.auto_renew:
-        why.append("auto_renew_on")
-    return why
-
+from . import Mutant, forgetting
 
 MUTANT = Mutant(
     name="cancel_while_device_bound",
     rule="CAN-1",
     description="A cancellation request is accepted while the card is still bound to a device.",
-    patches=(("simulator.rules.cancellation.refusal_reasons", refusal_reasons),),
+    patches=(("simulator.rules.cancellation.refusal_reasons",
+              forgetting(cancellation.refusal_reasons, "device_bound")),),
 )

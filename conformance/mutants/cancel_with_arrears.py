@@ -4,22 +4,14 @@ Realistic because the check is easily written on the ``arrears`` suspension reas
 that is cancelled with a negative balance walks away from its debt (欠费销户).
 """
 
-from . import Mutant
+from simulator.rules import cancellation
 
-
-def refusal_reasons(card):
-    why = []
-    # the bug: no "arrears" check
-    if card.imei is not None:
-        why.append("device_bound")
-    if card.auto_renew:
-        why.append("auto_renew_on")
-    return why
-
+from . import Mutant, forgetting
 
 MUTANT = Mutant(
     name="cancel_with_arrears",
     rule="CAN-1",
     description="A cancellation request is accepted from a card in arrears.",
-    patches=(("simulator.rules.cancellation.refusal_reasons", refusal_reasons),),
+    patches=(("simulator.rules.cancellation.refusal_reasons",
+              forgetting(cancellation.refusal_reasons, "arrears")),),
 )

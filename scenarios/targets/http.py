@@ -19,6 +19,11 @@ from ..target import CAPABILITIES, Refused, TargetError
 MULTIPART_BOUNDARY = "carriersim-scenario-boundary"
 
 
+def given(**fields: Any) -> dict[str, Any]:
+    """A request body of the fields that were given (None: left out, so the server's default applies)."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
 class HttpTarget:
     name = "http"
     # every capability of the native API, but not carriersim's wording: another server's sentences are its own
@@ -106,12 +111,8 @@ class HttpTarget:
 
     def report_usage(self, iccid: str, *, kb: int, region: str | None = None,
                      imei: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"kb": kb}
-        if region is not None:
-            body["region"] = region
-        if imei is not None:
-            body["imei"] = imei
-        return self._request("POST", f"/_sim/cards/{quote(iccid, safe='')}/usage", body)
+        return self._request("POST", f"/_sim/cards/{quote(iccid, safe='')}/usage",
+                             given(kb=kb, region=region, imei=imei))
 
     def start_maintenance(self, carrier: str, *, until: str, stop_cards: bool = True) -> None:
         self._request("POST", f"/_sim/carriers/{carrier}/maintenance", {"until": until, "stop_cards": stop_cards})
@@ -147,20 +148,16 @@ class HttpTarget:
 
     # ---------------------------------------------------------------- operations
     def create_account(self, name: str, *, kind: str, verified: bool, id_number: str | None) -> str:
-        body: dict[str, Any] = {"name": name, "kind": kind, "verified": verified}
-        if id_number is not None:
-            body["id_number"] = id_number
-        answer = self._request("POST", "/_sim/accounts", body)
+        answer = self._request("POST", "/_sim/accounts",
+                               given(name=name, kind=kind, verified=verified, id_number=id_number))
         account = answer["account"]["id"]
         self._keys[account] = answer["api_key"]
         return account
 
     def open_card(self, account: str, carrier: str, plan: str, *, payment: str | None = None,
                   auto_suspend: bool = True, auto_renew: bool = True, testing: bool = False) -> str:
-        body: dict[str, Any] = {"carrier": carrier, "plan": plan, "auto_suspend": auto_suspend,
-                                "auto_renew": auto_renew, "testing": testing}
-        if payment is not None:
-            body["payment"] = payment
+        body = given(carrier=carrier, plan=plan, payment=payment, auto_suspend=auto_suspend, auto_renew=auto_renew,
+                     testing=testing)
         return self._request("POST", "/v1/cards", body, account=account)["iccid"]
 
     def _post(self, account: str, iccid: str, suffix: str, body: Any = None) -> Any:
@@ -220,12 +217,7 @@ class HttpTarget:
 
     def request_refund(self, account: str, iccid: str, kind: str, *, payment: int | None = None,
                        to_iccid: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"kind": kind}
-        if payment is not None:
-            body["payment"] = payment
-        if to_iccid is not None:
-            body["to_iccid"] = to_iccid
-        return self._post(account, iccid, "/refunds", body)
+        return self._post(account, iccid, "/refunds", given(kind=kind, payment=payment, to_iccid=to_iccid))
 
     def batch(self, account: str, operation: str, csv: bytes, *, document: str | None = None) -> dict[str, Any]:
         fields = [("operation", None, operation.encode())]

@@ -12,6 +12,16 @@ if TYPE_CHECKING:
     from ..engine import Engine
 
 
+_WORDS = {"expired": "its plan has expired", "arrears": "it has arrears", "quota": "it is over quota"}
+
+
+def refusal_reasons(card: Card) -> list[str]:
+    """MAN-1: what forbids a manual stop — an expired plan, arrears, being over quota."""
+    return [name for name, blocked in (("expired", card.reasons & Reason.EXPIRED),
+                                       ("arrears", card.balance < 0 or card.reasons & Reason.ARREARS),
+                                       ("quota", card.reasons & Reason.QUOTA)) if blocked]
+
+
 def suspend(engine: "Engine", card: Card) -> None:
     """MAN-1: allowed only while the plan is valid, the card has no arrears and is not over quota."""
     require_not_cancelled(card)
@@ -20,13 +30,10 @@ def suspend(engine: "Engine", card: Card) -> None:
                        "stopped.", state=card.state.label)
     if card.reasons & Reason.MANUAL:
         raise SimError("already_suspended", f"Card {card.iccid} is already manually stopped.")
-    why = [name for name, blocked in (("expired", card.reasons & Reason.EXPIRED),
-                                      ("arrears", card.balance < 0 or card.reasons & Reason.ARREARS),
-                                      ("quota", card.reasons & Reason.QUOTA)) if blocked]
+    why = refusal_reasons(card)
     if why:
-        words = {"expired": "its plan has expired", "arrears": "it has arrears", "quota": "it is over quota"}
         raise SimError("manual_suspend_not_allowed", f"Card {card.iccid} cannot be stopped manually because "
-                       f"{' and '.join(words[w] for w in why)}.", reasons=why)
+                       f"{' and '.join(_WORDS[w] for w in why)}.", reasons=why)
     engine.change(card, Cause.API, add=Reason.MANUAL)
 
 
