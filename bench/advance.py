@@ -20,8 +20,8 @@ import resource
 import sys
 import time
 
-from simulator import Simulation
-from simulator.fleet import FleetSpec, generate
+from carriersim.simulator import Simulation
+from carriersim.simulator.fleet import FleetSpec, generate
 
 
 def main() -> None:

@@ -18,8 +18,8 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from conformance.cli import run_suite  # noqa: E402
-from scenarios.live_server import ServeProcess  # noqa: E402
+from carriersim.conformance.cli import run_suite  # noqa: E402
+from carriersim.scenarios.live_server import ServeProcess  # noqa: E402
 
 BARS = {"inprocess_s": 15.0, "http_s": 60.0}
 

@@ -74,8 +74,8 @@ RESTORED = r"snapshot #(\d+) and (\d+) journal entries in ([\d.]+) s"
 OPEN_ONLY = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from simulator.http.app import OPENED, STATE, create_app
-from simulator.http.durability import Durability
+from carriersim.simulator.http.app import OPENED, STATE, create_app
+from carriersim.simulator.http.durability import Durability
 imported = time.perf_counter() - t0
 load_seconds = 0.0
 _load = Durability._load
@@ -101,7 +101,7 @@ print(json.dumps({**app[OPENED], "create_app_seconds": round(total, 3), "import_
 
 LIST_CARDS = r"""
 import json, sys
-from simulator.http.app import STATE, create_app
+from carriersim.simulator.http.app import STATE, create_app
 app = create_app(db=sys.argv[1])
 print(json.dumps([c.iccid for c in app[STATE].sim.cards]))
 app[STATE].durability.store.close()
@@ -117,7 +117,7 @@ class Server:
 
     def __init__(self, token: str, seed: int, db: Path | None = None, db_sync: str = "normal",
                  timeout: float = 600.0, stderr: Path | None = None) -> None:
-        cmd = [sys.executable, "-m", "simulator.cli", "serve", "--port", "0", "--admin-token", token,
+        cmd = [sys.executable, "-m", "carriersim", "serve", "--port", "0", "--admin-token", token,
                "--seed", str(seed)]
         if db is not None:
             cmd += ["--db", str(db), "--db-sync", db_sync]

@@ -151,7 +151,7 @@ async def load(session: aiohttp.ClientSession, n: int, concurrency: int, make: A
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     token = secrets.token_urlsafe(12)
-    sim_proc, ready = start([sys.executable, "-m", "simulator.cli", "serve", "--port", "0", "--admin-token", token,
+    sim_proc, ready = start([sys.executable, "-m", "carriersim", "serve", "--port", "0", "--admin-token", token,
                              "--fleet", str(args.fleet), "--seed", str(args.seed)],
                             r"ready at (http://[\d.]+:\d+) .*key for (\S+): (csk_\w+)")
     minimal_proc = None

@@ -18,9 +18,9 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scenarios.parser import load_paths  # noqa: E402
-from scenarios.runner import PASSED, run  # noqa: E402
-from scenarios.targets.inprocess import InProcessTarget  # noqa: E402
+from carriersim.scenarios.parser import load_paths  # noqa: E402
+from carriersim.scenarios.runner import PASSED, run  # noqa: E402
+from carriersim.scenarios.targets.inprocess import InProcessTarget  # noqa: E402
 
 LIBRARY = Path(__file__).resolve().parents[1] / "scenarios" / "library"
 BAR_SECONDS = 20.0

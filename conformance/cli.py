@@ -19,12 +19,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scenarios.cli import add_run_command, add_target_options, probe, report_problem
-from scenarios.runner import ERROR, FAILED, Outcome
-from scenarios.suggest import nearest
-from scenarios.source import ScenarioError
-from simulator.cli import cmd_demo as fleet_demo
-from simulator.cli import main as simulator_main
+from carriersim.scenarios.cli import add_run_command, add_target_options, probe, report_problem
+from carriersim.scenarios.runner import ERROR, FAILED, Outcome
+from carriersim.scenarios.suggest import nearest
+from carriersim.scenarios.source import ScenarioError
+from carriersim.simulator.cli import cmd_demo as fleet_demo
+from carriersim.simulator.cli import main as simulator_main
 
 from . import targets
 from .execution import ONE_WORLD, execute

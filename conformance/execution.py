@@ -9,10 +9,10 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from typing import Any, Callable
 
-from scenarios.model import Scenario
-from scenarios.runner import Outcome, run
-from scenarios.target import Target
-from simulator.profile import builtin_profiles
+from carriersim.scenarios.model import Scenario
+from carriersim.scenarios.runner import Outcome, run
+from carriersim.scenarios.target import Target
+from carriersim.simulator.profile import builtin_profiles
 
 from . import targets
 from .mutants import Mutant, all_mutants

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from scenarios.runner import ERROR, FAILED, PASSED, Outcome
+from carriersim.scenarios.runner import ERROR, FAILED, PASSED, Outcome
 
 XFAIL, XPASS = "xfail", "xpass"
 

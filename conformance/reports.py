@@ -8,8 +8,8 @@ import html
 import json
 from pathlib import Path
 
-from scenarios.junit import write_junit
-from scenarios.runner import ERROR, FAILED, Outcome
+from carriersim.scenarios.junit import write_junit
+from carriersim.scenarios.runner import ERROR, FAILED, Outcome
 
 from .expectations import XPASS
 from .results import SYMBOL, WORDS, RunResult

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from scenarios.runner import ERROR, FAILED, NOT_APPLICABLE, PASSED, Outcome
+from carriersim.scenarios.runner import ERROR, FAILED, NOT_APPLICABLE, PASSED, Outcome
 
 from .expectations import XFAIL, XPASS
 from .suite import Requirement, Suite

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import yaml
 
-import scenarios
-from scenarios.model import Scenario
-from scenarios.parser import load_paths
-from simulator.catalogue import Rule, rules
+from carriersim import scenarios
+from carriersim.scenarios.model import Scenario
+from carriersim.scenarios.parser import load_paths
+from carriersim.simulator.catalogue import Rule, rules
 
 SUITES_DIR = Path(__file__).parent / "suites"
 LIBRARY = Path(scenarios.__file__).parent / "library"

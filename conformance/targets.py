@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from importlib.metadata import entry_points
 
-from scenarios.target import Target
-from scenarios.targets import open_target
+from carriersim.scenarios.target import Target
+from carriersim.scenarios.targets import open_target
 
 ENTRY_POINT_GROUP = "carriersim.targets"
 TARGET_ENV = "CARRIERSIM_TARGET_URL"

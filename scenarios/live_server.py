@@ -17,8 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.http import create_app
-from simulator.simulation import Simulation
+from carriersim.simulator.http import create_app
+from carriersim.simulator.simulation import Simulation
 
 
 @dataclass
@@ -88,7 +88,7 @@ class ServeProcess:
 
     def __init__(self, *extra: str, admin_token: str | None = None, timeout: float = 60.0) -> None:
         self.admin_token = admin_token or secrets.token_urlsafe(12)
-        self.cmd = [sys.executable, "-m", "simulator.cli", "serve", "--port", "0",
+        self.cmd = [sys.executable, "-m", "carriersim", "serve", "--port", "0",
                     f"--admin-token={self.admin_token}", *extra]
         self.timeout = timeout
         self.url = ""

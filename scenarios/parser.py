@@ -15,9 +15,9 @@ from typing import Any, Iterable
 import jsonschema
 from jsonschema import Draft202012Validator
 
-from simulator.catalogue import rule_ids
-from simulator.http.spec import CARD as CARD_VIEW
-from simulator.profile import builtin_profiles
+from carriersim.simulator.catalogue import rule_ids
+from carriersim.simulator.http.spec import CARD as CARD_VIEW
+from carriersim.simulator.profile import builtin_profiles
 
 from . import timeexpr
 from .model import (ALL_CARRIERS, DEFAULT_ACCOUNT, AccountSpec, CardSpec, Given, PoolSpec, Scenario, Step)

@@ -37,7 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rule(id): the carriersim rule id a scenario covers (RULES.md)")
     config.addinivalue_line("markers", "carriersim_scenario: an item made from a carriersim scenario file")
-    from simulator.catalogue import rule_ids
+    from carriersim.simulator.catalogue import rule_ids
     from .parser import known_carriers
     for rule in rule_ids():  # registered, so that --strict-markers accepts -m PLAN_1
         config.addinivalue_line("markers", f"{rule.replace('-', '_')}: scenarios covering {rule}")
@@ -129,7 +129,7 @@ class ScenarioItem(pytest.Item):
 @pytest.fixture
 def carrier_sim() -> Any:
     """A fresh in-process simulation (the shipped carriers, seed 0, clock at 2027-01-01 00:00 +08:00)."""
-    from simulator.simulation import Simulation
+    from carriersim.simulator.simulation import Simulation
     return Simulation()
 
 

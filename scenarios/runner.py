@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable
 
-from simulator.identifiers import make_credit_code, make_imei, make_resident_id
+from carriersim.simulator.identifiers import make_credit_code, make_imei, make_resident_id
 
 from . import timeexpr
 from .expect import event_line, is_regex, mismatches, same, show, subsequence

@@ -1,7 +1,7 @@
 """The JSON Schema of scenario files, built from the step table (``scenarios.steps``).
 
 It ships as ``scenarios/scenario.schema.json`` for editors (``# yaml-language-server: $schema=…``) and the parser
-validates every file against the same pieces. Regenerate with ``python -m scenarios.schema >
+validates every file against the same pieces. Regenerate with ``python -m carriersim.scenarios.schema >
 scenarios/scenario.schema.json``; a test checks the committed file is current.
 """
 

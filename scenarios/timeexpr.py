@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
-from simulator.errors import SimError
-from simulator.timeutil import parse_duration
+from carriersim.simulator.errors import SimError
+from carriersim.simulator.timeutil import parse_duration
 
 #: Named points: what they mean (and, for card points, which field of the card they read).
 POINTS: dict[str, str] = {

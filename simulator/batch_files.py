@@ -40,7 +40,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
 from typing import Literal
 
-from simulator.identifiers import iccid_problem
+from carriersim.simulator.identifiers import iccid_problem
 
 __all__ = [
     "ACCEPTED_EXTENSIONS",

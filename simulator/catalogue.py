@@ -27,7 +27,7 @@ class Rule:
 
 @lru_cache(maxsize=1)
 def rules() -> tuple[Rule, ...]:
-    data = yaml.safe_load(resources.files("simulator.data").joinpath("rules.yaml").read_text("utf-8"))
+    data = yaml.safe_load(resources.files("carriersim.simulator.data").joinpath("rules.yaml").read_text("utf-8"))
     return tuple(Rule(r["id"], r["area"], r["origin"], r["level"], r["title"], r["statement"],
                       tuple(r["carriers"]), r.get("zh")) for r in data["rules"])
 

@@ -106,20 +106,20 @@ class CarrierProfile:
 
 @lru_cache(maxsize=1)
 def _schema() -> dict[str, Any]:
-    text = resources.files("simulator.profiles").joinpath("profile.schema.json").read_text("utf-8")
+    text = resources.files("carriersim.simulator.profiles").joinpath("profile.schema.json").read_text("utf-8")
     return json.loads(text)
 
 
 @lru_cache(maxsize=1)
 def region_codes() -> dict[str, dict[str, str]]:
     """Known provincial-level region codes (ISO 3166-2:CN) → {name, zh}."""
-    text = resources.files("simulator.data").joinpath("regions.yaml").read_text("utf-8")
+    text = resources.files("carriersim.simulator.data").joinpath("regions.yaml").read_text("utf-8")
     return {r["code"]: r for r in yaml.safe_load(text)["regions"]}
 
 
 @lru_cache(maxsize=1)
 def _cn_calendar() -> tuple[tuple[date, ...], tuple[date, ...]]:
-    text = resources.files("simulator.data").joinpath("cn_calendar.yaml").read_text("utf-8")
+    text = resources.files("carriersim.simulator.data").joinpath("cn_calendar.yaml").read_text("utf-8")
     data = yaml.safe_load(text)
     as_date = lambda v: v if isinstance(v, date) else date.fromisoformat(str(v))  # noqa: E731
     return tuple(map(as_date, data["holidays"])), tuple(map(as_date, data["working_weekends"]))
@@ -240,7 +240,7 @@ def builtin_profile(carrier: str) -> CarrierProfile:
     """One of the shipped profiles (``cmcc``, ``cucc``, ``ctcc``)."""
     if carrier not in BUILTIN_CARRIERS:
         raise KeyError(carrier)
-    ref = resources.files("simulator.profiles").joinpath(f"{carrier}.yaml")
+    ref = resources.files("carriersim.simulator.profiles").joinpath(f"{carrier}.yaml")
     data = yaml.safe_load(ref.read_text("utf-8"))
     return parse_profile(data, f"simulator/profiles/{carrier}.yaml")
 

@@ -12,9 +12,9 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-from simulator import SimError, Simulation
-from simulator.batch_files import write_template
-from simulator.identifiers import make_imei
+from carriersim.simulator import SimError, Simulation
+from carriersim.simulator.batch_files import write_template
+from carriersim.simulator.identifiers import make_imei
 
 DOC = "91350100M000100Y43"  # the `acct` fixture's credit code (business licence)
 

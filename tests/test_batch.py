@@ -13,9 +13,9 @@ import random
 import pytest
 from conftest import DOC, cancellable, new_imei, open_active, refused, wrong_check_digit, xlsx_from_template
 
-from simulator import SimError, Simulation
-from simulator.batch_files import write_template
-from simulator.identifiers import make_credit_code, make_iccid
+from carriersim.simulator import SimError, Simulation
+from carriersim.simulator.batch_files import write_template
+from carriersim.simulator.identifiers import make_credit_code, make_iccid
 
 FAST = "2027-01-04T00:00:00+08:00"  # 1 working day after Fri 2027-01-01 (New Year holiday) + weekend
 NORMAL = "2027-01-06T00:00:00+08:00"  # cmcc's 3 working days

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from conftest import wrong_check_digit, xlsx_from_template
 
-from simulator.batch_files import (  # noqa: E402
+from carriersim.simulator.batch_files import (  # noqa: E402
     MAX_ROWS,
     OPERATIONS,
     BatchFileError,
@@ -19,7 +19,7 @@ from simulator.batch_files import (  # noqa: E402
     read_batch,
     write_template,
 )
-from simulator.identifiers import make_iccid  # noqa: E402
+from carriersim.simulator.identifiers import make_iccid  # noqa: E402
 
 A, B, C = (make_iccid("898600", n) for n in (1, 2, 3))
 

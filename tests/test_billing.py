@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import open_active, refused, state_events, view
-from simulator import Simulation
+from carriersim.simulator import Simulation
 
 KB = 1024  # KB per MB
 

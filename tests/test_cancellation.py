@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 import pytest
 from conftest import DOC, cancellable, new_imei, open_active, refused
 
-from simulator import Simulation
-from simulator.identifiers import make_credit_code, make_resident_id
+from carriersim.simulator import Simulation
+from carriersim.simulator.identifiers import make_credit_code, make_resident_id
 
 RID_X = make_resident_id(random.Random(10))  # a resident id whose check character is X
 RID = make_resident_id(random.Random(7))

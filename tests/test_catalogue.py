@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.catalogue import rule, rule_ids, rules
+from carriersim.simulator.catalogue import rule, rule_ids, rules
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES_MD = ROOT.parent / "shared" / "RULES.md"

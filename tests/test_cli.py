@@ -7,9 +7,9 @@ import sys
 
 import yaml
 
-from simulator.batch_files import read_batch
-from simulator.cli import main
-from simulator.profile import builtin_profile
+from carriersim.simulator.batch_files import read_batch
+from carriersim.simulator.cli import main
+from carriersim.simulator.profile import builtin_profile
 
 
 def test_demo_runs_a_small_fleet_and_prints_the_state_table(capsys):
@@ -62,7 +62,7 @@ def test_template_writes_a_file_the_batch_reader_accepts(tmp_path, capsys):
 
 
 def test_console_script_help_lists_the_commands():
-    out = subprocess.run([sys.executable, "-m", "simulator.cli", "--help"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "carriersim", "--help"], capture_output=True, text=True,
                          check=True).stdout
     for word in ("demo", "profiles", "rules", "template"):
         assert word in out

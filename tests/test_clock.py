@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from simulator import SimError, Simulation
-from simulator.clock import JobKind, Scheduler
-from simulator.timeutil import WorkCalendar, add_cycles, parse_duration, parse_instant
+from carriersim.simulator import SimError, Simulation
+from carriersim.simulator.clock import JobKind, Scheduler
+from carriersim.simulator.timeutil import WorkCalendar, add_cycles, parse_duration, parse_instant
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from conftest import changes, new_imei, open_active, refused, state, t
-from simulator import Simulation
-from simulator.identifiers import make_credit_code, make_resident_id
-from simulator.profile import parse_profile
+from carriersim.simulator import Simulation
+from carriersim.simulator.identifiers import make_credit_code, make_resident_id
+from carriersim.simulator.profile import parse_profile
 
 RESTRICTED = {"cmcc": {"CN-XJ", "CN-FJ", "CN-GX", "CN-XZ"}, "cucc": {"CN-XJ", "CN-XZ"},
               "ctcc": {"CN-XJ", "CN-XZ", "CN-FJ"}}
@@ -142,7 +142,7 @@ def test_kyc1_deadline_keeps_the_local_time_of_day_across_a_dst_change():
     not move the deadline's local time (Europe/Berlin springs forward on 2027-03-28)."""
     import importlib.resources as resources
 
-    data = yaml.safe_load(resources.files("simulator.profiles").joinpath("cmcc.yaml").read_text("utf-8"))
+    data = yaml.safe_load(resources.files("carriersim.simulator.profiles").joinpath("cmcc.yaml").read_text("utf-8"))
     data.update(id="eudst", name="DST Carrier", timezone="Europe/Berlin")
     sim = Simulation(seed=1, start="2027-03-25T12:00:00+01:00", profiles=[parse_profile(data, "eudst")],
                      timezone="Europe/Berlin")

@@ -10,13 +10,13 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conformance.examples.tinycmp.adapter import TinyCmpTarget, fen, iso, ts
-from conformance.examples.tinycmp.service import TinyCmp, add_months, month_start
-from conformance.expectations import load_expectations
-from scenarios.parser import load_paths
-from scenarios.runner import FAILED, NOT_APPLICABLE, PASSED, run
-from scenarios.target import CAPABILITIES, Refused, Target, TargetError
-from simulator.http.spec import SCHEMAS
+from carriersim.conformance.examples.tinycmp.adapter import TinyCmpTarget, fen, iso, ts
+from carriersim.conformance.examples.tinycmp.service import TinyCmp, add_months, month_start
+from carriersim.conformance.expectations import load_expectations
+from carriersim.scenarios.parser import load_paths
+from carriersim.scenarios.runner import FAILED, NOT_APPLICABLE, PASSED, run
+from carriersim.scenarios.target import CAPABILITIES, Refused, Target, TargetError
+from carriersim.simulator.http.spec import SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = ROOT / "scenarios" / "library"
@@ -182,7 +182,7 @@ def test_adapter_is_a_target_with_honest_capabilities() -> None:
 
 
 def test_registered_as_the_tinycmp_plugin() -> None:
-    from conformance.targets import plugin_names, resolve
+    from carriersim.conformance.targets import plugin_names, resolve
 
     if "tinycmp" not in plugin_names():
         pytest.skip("the carriersim.targets entry points are not installed (pip install -e .)")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from simulator import Simulation
-from simulator.fleet import FleetSpec, generate
-from simulator.identifiers import (CARRIER_MCC_MNC, credit_code_problem, iccid_problem, imei_problem, imsi_problem,
+from carriersim.simulator import Simulation
+from carriersim.simulator.fleet import FleetSpec, generate
+from carriersim.simulator.identifiers import (CARRIER_MCC_MNC, credit_code_problem, iccid_problem, imei_problem, imsi_problem,
                                    msisdn_problem, resident_id_problem)
 
 

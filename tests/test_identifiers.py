@@ -8,7 +8,7 @@ import random
 import pytest
 
 
-from simulator.identifiers import (  # noqa: E402
+from carriersim.simulator.identifiers import (  # noqa: E402
     CARRIER_MCC_MNC,
     credit_code_problem,
     iccid_problem,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from conftest import DOC, new_imei, open_active, refused
 
-from simulator import Simulation
-from simulator.identifiers import iccid_problem, make_iccid
+from carriersim.simulator import Simulation
+from carriersim.simulator.identifiers import iccid_problem, make_iccid
 
 
 def transitions(sim: Simulation, iccid: str) -> list[tuple]:

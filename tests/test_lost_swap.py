@@ -11,7 +11,7 @@ import random
 
 from conftest import DOC, new_imei, open_active, refused, wrong_check_digit
 
-from simulator.identifiers import iccid_problem, make_iccid, make_resident_id
+from carriersim.simulator.identifiers import iccid_problem, make_iccid, make_resident_id
 
 
 # ---------------------------------------------------------------------------------------------------- LOST-1

@@ -13,8 +13,8 @@ import random
 import pytest
 
 from conftest import new_imei, open_active, refused, state, t
-from simulator import SimError
-from simulator.identifiers import make_resident_id
+from carriersim.simulator import SimError
+from carriersim.simulator.identifiers import make_resident_id
 
 QUOTA_KB = 100 * 1024  # CMCC-M100
 

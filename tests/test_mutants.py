@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-import conformance.mutants as package
-import scenarios
-from conformance.mutants import Mutant, all_mutants
-from scenarios.parser import load_paths
-from scenarios.runner import PASSED, run
-from scenarios.targets.inprocess import InProcessTarget
-from simulator.catalogue import rule_ids
+import carriersim.conformance.mutants as package
+from carriersim import scenarios
+from carriersim.conformance.mutants import Mutant, all_mutants
+from carriersim.scenarios.parser import load_paths
+from carriersim.scenarios.runner import PASSED, run
+from carriersim.scenarios.targets.inprocess import InProcessTarget
+from carriersim.simulator.catalogue import rule_ids
 
 LIBRARY = Path(scenarios.__file__).parent / "library"
 MODULES = sorted(info.name for info in pkgutil.iter_modules(package.__path__))
@@ -30,7 +30,7 @@ def library():
 
 @pytest.mark.parametrize("name", MODULES)
 def test_every_mutant_module_defines_a_mutant_of_a_catalogued_rule(name):
-    module = importlib.import_module(f"conformance.mutants.{name}")
+    module = importlib.import_module(f"carriersim.conformance.mutants.{name}")
     mutant = getattr(module, "MUTANT", None)
     assert isinstance(mutant, Mutant), f"conformance/mutants/{name}.py defines no MUTANT = Mutant(...)"
     assert mutant.name == name, "a mutant is named after its module"

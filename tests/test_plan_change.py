@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import kinds, open_active, refused, view
-from simulator import SimError, Simulation
-from simulator.batch_files import write_template
-from simulator.identifiers import make_iccid
+from carriersim.simulator import SimError, Simulation
+from carriersim.simulator.batch_files import write_template
+from carriersim.simulator.identifiers import make_iccid
 
 KB = 1024
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from simulator import ProfileError, Simulation, builtin_profile, load_profile
-from simulator.profile import BUILTIN_CARRIERS, parse_profile
+from carriersim.simulator import ProfileError, Simulation, builtin_profile, load_profile
+from carriersim.simulator.profile import BUILTIN_CARRIERS, parse_profile
 
 
 def test_car1_three_national_carriers_ship_and_all_allow_retention():

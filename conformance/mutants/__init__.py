@@ -1,7 +1,7 @@
 """Mutants: deliberately broken variants of the simulator, each breaking one rule, to prove the suite catches faults.
 
 A mutant is a module in this package defining ``MUTANT = Mutant(...)``: the rule it breaks, a sentence saying how,
-and the patches that break it (``"simulator.rules.plan_change.request"`` → a replacement). The patches are applied
+and the patches that break it (``"carriersim.simulator.rules.plan_change.request"`` → a replacement). The patches are applied
 only inside ``Mutant.applied()``, so the same process can run the suite against each mutant in turn, and the
 simulator is never left broken.
 """

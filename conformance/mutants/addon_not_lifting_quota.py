@@ -4,11 +4,11 @@ Realistic because the add-on is often just credited to the quota counters, while
 to the cycle start (which does resume quota stops), so the customer pays and stays offline.
 """
 
-from simulator.events import Kind
-from simulator.errors import SimError
-from simulator.model import Cause, Reason, State
-from simulator.rules import quota
-from simulator.rules.billing import require_funds, require_not_cancelled
+from carriersim.simulator.events import Kind
+from carriersim.simulator.errors import SimError
+from carriersim.simulator.model import Cause, Reason, State
+from carriersim.simulator.rules import quota
+from carriersim.simulator.rules.billing import require_funds, require_not_cancelled
 
 from . import Mutant
 
@@ -32,5 +32,5 @@ MUTANT = Mutant(
     name="addon_not_lifting_quota",
     rule="QUOTA-3",
     description="An add-on pack bought for a card stopped for quota is credited, but the card stays suspended.",
-    patches=(("simulator.rules.quota.buy_addon", buy_addon),),
+    patches=(("carriersim.simulator.rules.quota.buy_addon", buy_addon),),
 )

@@ -15,5 +15,5 @@ MUTANT = Mutant(
     name="addon_overdrawn",
     rule="BILL-1",
     description="An add-on order with too little balance is accepted and charged, taking the balance negative.",
-    patches=(("simulator.rules.quota.require_funds", require_funds),),
+    patches=(("carriersim.simulator.rules.quota.require_funds", require_funds),),
 )

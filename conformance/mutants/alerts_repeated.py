@@ -4,8 +4,8 @@ Realistic because the alert is a comparison made on each usage record; without r
 already sent this cycle, a card at 85% raises its 80% alert on every record (alert storms).
 """
 
-from simulator.events import Kind
-from simulator.model import Cause
+from carriersim.simulator.events import Kind
+from carriersim.simulator.model import Cause
 
 from . import Mutant
 
@@ -23,5 +23,5 @@ MUTANT = Mutant(
     rule="ALERT-1",
     description="A card's usage alert for a threshold is emitted on every usage report above it, many times a "
                 "cycle.",
-    patches=(("simulator.rules.quota._alerts", _alerts),),
+    patches=(("carriersim.simulator.rules.quota._alerts", _alerts),),
 )

@@ -4,7 +4,7 @@ Realistic because many carriers do require a re-activation request (人工复机
 path ignores the profile's "充值后可自行恢复" and leaves paid-up cards stopped.
 """
 
-from simulator.model import Reason, State
+from carriersim.simulator.model import Reason, State
 
 from . import Mutant
 
@@ -24,5 +24,5 @@ MUTANT = Mutant(
     rule="BILL-5",
     description="Topping up a card in arrears does not resume it, though the carrier's profile resumes on payment; "
                 "it needs a reactivation request.",
-    patches=(("simulator.engine.Engine.post", post),),
+    patches=(("carriersim.simulator.engine.Engine.post", post),),
 )

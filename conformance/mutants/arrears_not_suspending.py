@@ -4,7 +4,7 @@ Realistic because a prepaid platform checks the balance when an order is placed 
 it makes on its own — overage, retention fees — which can take the balance below zero (欠费停机 never happens).
 """
 
-from simulator.model import Reason
+from carriersim.simulator.model import Reason
 
 from . import Mutant
 
@@ -23,5 +23,5 @@ MUTANT = Mutant(
     name="arrears_not_suspending",
     rule="BILL-4",
     description="A card whose balance goes below zero (overage, retention fee) keeps working: no arrears stop.",
-    patches=(("simulator.engine.Engine.post", post),),
+    patches=(("carriersim.simulator.engine.Engine.post", post),),
 )

@@ -4,9 +4,9 @@ Realistic because an upload is naturally validated as a whole before any work st
 upload again"); the seed's batch tools instead give every row its own result and run the good ones.
 """
 
-from simulator.batch_files import BatchFileError, read_batch
-from simulator.errors import SimError
-from simulator.simulation import Simulation
+from carriersim.simulator.batch_files import BatchFileError, read_batch
+from carriersim.simulator.errors import SimError
+from carriersim.simulator.simulation import Simulation
 
 from . import Mutant
 
@@ -34,5 +34,5 @@ MUTANT = Mutant(
     rule="BATCH-1",
     description="A batch template with one bad row (format, check digit, ownership) is refused as a whole; the "
                 "good rows are not run.",
-    patches=(("simulator.simulation.Simulation.batch", batch),),
+    patches=(("carriersim.simulator.simulation.Simulation.batch", batch),),
 )

@@ -4,7 +4,7 @@ Realistic because a batch is easily implemented as a loop of single cancellation
 the carrier's faster batch review (批量销户 1 个工作日).
 """
 
-from simulator.rules import cancellation
+from carriersim.simulator.rules import cancellation
 
 from . import Mutant
 
@@ -20,5 +20,5 @@ MUTANT = Mutant(
     rule="CAN-2",
     description="The cards of a batch cancellation of 50 or more get the standard review time, not the batch's "
                 "1 working day.",
-    patches=(("simulator.rules.cancellation.submit", submit),),
+    patches=(("carriersim.simulator.rules.cancellation.submit", submit),),
 )

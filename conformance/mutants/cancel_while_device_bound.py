@@ -4,7 +4,7 @@ Realistic because the binding is device-side state that the cancellation flow do
 and auto-renewal is obvious, remembering that a bound card must be unbound first (机卡解绑) is not.
 """
 
-from simulator.rules import cancellation
+from carriersim.simulator.rules import cancellation
 
 from . import Mutant, forgetting
 
@@ -12,6 +12,6 @@ MUTANT = Mutant(
     name="cancel_while_device_bound",
     rule="CAN-1",
     description="A cancellation request is accepted while the card is still bound to a device.",
-    patches=(("simulator.rules.cancellation.refusal_reasons",
+    patches=(("carriersim.simulator.rules.cancellation.refusal_reasons",
               forgetting(cancellation.refusal_reasons, "device_bound")),),
 )

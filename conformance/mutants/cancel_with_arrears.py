@@ -4,7 +4,7 @@ Realistic because the check is easily written on the ``arrears`` suspension reas
 that is cancelled with a negative balance walks away from its debt (欠费销户).
 """
 
-from simulator.rules import cancellation
+from carriersim.simulator.rules import cancellation
 
 from . import Mutant, forgetting
 
@@ -12,6 +12,6 @@ MUTANT = Mutant(
     name="cancel_with_arrears",
     rule="CAN-1",
     description="A cancellation request is accepted from a card in arrears.",
-    patches=(("simulator.rules.cancellation.refusal_reasons",
+    patches=(("carriersim.simulator.rules.cancellation.refusal_reasons",
               forgetting(cancellation.refusal_reasons, "arrears")),),
 )

@@ -5,8 +5,8 @@ reason (still on the record after the automatic cancellation) rather than on the
 that the carrier has already released.
 """
 
-from simulator.model import Cause, State
-from simulator.rules import retention
+from carriersim.simulator.model import Cause, State
+from carriersim.simulator.rules import retention
 
 from . import Mutant
 
@@ -25,5 +25,5 @@ MUTANT = Mutant(
     name="cancelled_card_renewable",
     rule="RET-3",
     description="Renewing a card that RET-2 cancelled restores it instead of being refused (the number is gone).",
-    patches=(("simulator.rules.retention.renew", renew),),
+    patches=(("carriersim.simulator.rules.retention.renew", renew),),
 )

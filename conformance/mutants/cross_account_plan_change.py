@@ -4,7 +4,7 @@ Realistic because a plan-change endpoint that looks the card up by ICCID alone (
 broken object-level authorization bug; the seed's 谁办理谁负责售后 is then not enforced for plan changes.
 """
 
-from simulator.rules import maintenance, plan_change
+from carriersim.simulator.rules import maintenance, plan_change
 
 from . import Mutant
 
@@ -19,5 +19,5 @@ MUTANT = Mutant(
     name="cross_account_plan_change",
     rule="PLAN-3",
     description="A plan change is accepted from an account that did not sell the card (no ownership check).",
-    patches=(("simulator.simulation.Simulation.change_plan", change_plan),),
+    patches=(("carriersim.simulator.simulation.Simulation.change_plan", change_plan),),
 )

@@ -4,8 +4,8 @@ Realistic because binding is often recorded (the IMEI is stored and shown) witho
 the reporting device with it: 机卡分离 goes unnoticed.
 """
 
-from simulator.events import Kind
-from simulator.model import Cause
+from carriersim.simulator.events import Kind
+from carriersim.simulator.model import Cause
 
 from . import Mutant
 
@@ -21,5 +21,5 @@ MUTANT = Mutant(
     name="device_mismatch_ignored",
     rule="BIND-1",
     description="Usage from a device other than the bound one is accepted and the card is not suspended.",
-    patches=(("simulator.rules.usage.check_usage_device", check_usage_device),),
+    patches=(("carriersim.simulator.rules.usage.check_usage_device", check_usage_device),),
 )

@@ -15,5 +15,5 @@ MUTANT = Mutant(
     name="kyc_deadline_not_enforced",
     rule="KYC-1",
     description="The real-name grace deadline passes without suspending an unverified card for unverified.",
-    patches=(("simulator.rules.real_name.on_deadline", on_deadline),),
+    patches=(("carriersim.simulator.rules.real_name.on_deadline", on_deadline),),
 )

@@ -4,9 +4,9 @@ Realistic because "resume" is often a generic "un-suspend" operation that clears
 see; a lost card's bar should only go with the SIM swap, or a found-again thief's card works again.
 """
 
-from simulator.errors import SimError
-from simulator.model import Cause, Reason, reason_names
-from simulator.rules.billing import require_not_cancelled
+from carriersim.simulator.errors import SimError
+from carriersim.simulator.model import Cause, Reason, reason_names
+from carriersim.simulator.rules.billing import require_not_cancelled
 
 from . import Mutant
 
@@ -24,5 +24,5 @@ MUTANT = Mutant(
     name="lost_card_resumable",
     rule="LOST-1",
     description="A card reported lost is resumed by a manual resume request, without a swap.",
-    patches=(("simulator.rules.manual_stop.resume", resume),),
+    patches=(("carriersim.simulator.rules.manual_stop.resume", resume),),
 )

@@ -19,5 +19,5 @@ MUTANT = Mutant(
     rule="MAINT-1",
     description="At the end of a maintenance window the carrier answers again, but cards stopped for maintenance "
                 "stay suspended.",
-    patches=(("simulator.rules.maintenance.on_end", on_end),),
+    patches=(("carriersim.simulator.rules.maintenance.on_end", on_end),),
 )

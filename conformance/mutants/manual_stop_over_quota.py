@@ -4,7 +4,7 @@ Realistic because the manual-stop preconditions are a list of checks and the quo
 card is already stopped, so "stopping it again" looks harmless — but it changes how it resumes.
 """
 
-from simulator.rules import manual_stop
+from carriersim.simulator.rules import manual_stop
 
 from . import Mutant, forgetting
 
@@ -12,5 +12,5 @@ MUTANT = Mutant(
     name="manual_stop_over_quota",
     rule="MAN-1",
     description="A manual stop is accepted on a card suspended for quota instead of being refused.",
-    patches=(("simulator.rules.manual_stop.refusal_reasons", forgetting(manual_stop.refusal_reasons, "quota")),),
+    patches=(("carriersim.simulator.rules.manual_stop.refusal_reasons", forgetting(manual_stop.refusal_reasons, "quota")),),
 )

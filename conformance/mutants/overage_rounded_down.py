@@ -4,9 +4,9 @@ Realistic because integer division is the natural way to turn KB into MB; carrie
 card 0.5 MB over pays nothing here and 1.5 MB over pays for one MB.
 """
 
-from simulator.events import Kind
-from simulator.model import Cause
-from simulator.profile import KB_PER_MB
+from carriersim.simulator.events import Kind
+from carriersim.simulator.model import Cause
+from carriersim.simulator.profile import KB_PER_MB
 
 from . import Mutant
 
@@ -26,5 +26,5 @@ MUTANT = Mutant(
     rule="QUOTA-5",
     description="Usage past the quota without auto-suspend is billed per whole MB (rounded down), so a started MB "
                 "is free.",
-    patches=(("simulator.rules.quota._bill_overage", _bill_overage),),
+    patches=(("carriersim.simulator.rules.quota._bill_overage", _bill_overage),),
 )

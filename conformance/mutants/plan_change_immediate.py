@@ -4,9 +4,9 @@ Realistic because "change plan" is naturally written as an update of the card's 
 且不支持当月生效" is easy to miss, and many consumer platforms do switch at once (with a pro-rata charge).
 """
 
-from simulator.events import Kind
-from simulator.model import Cause
-from simulator.rules import plan_change
+from carriersim.simulator.events import Kind
+from carriersim.simulator.model import Cause
+from carriersim.simulator.rules import plan_change
 
 from . import Mutant
 
@@ -33,5 +33,5 @@ MUTANT = Mutant(
     name="plan_change_immediate",
     rule="PLAN-1",
     description="A plan change is applied (and charged) the moment it is requested, not at the next cycle start.",
-    patches=(("simulator.rules.plan_change.request", request),),
+    patches=(("carriersim.simulator.rules.plan_change.request", request),),
 )

@@ -4,8 +4,8 @@ Realistic because "one pending order per card" is a common guard against double 
 latest request wins (a customer who picked the wrong plan just asks again).
 """
 
-from simulator.errors import SimError
-from simulator.rules import plan_change
+from carriersim.simulator.errors import SimError
+from carriersim.simulator.rules import plan_change
 
 from . import Mutant
 
@@ -23,5 +23,5 @@ MUTANT = Mutant(
     name="plan_change_not_replaceable",
     rule="PLAN-2",
     description="A new plan-change request is refused while another is pending, instead of replacing it.",
-    patches=(("simulator.rules.plan_change.request", request),),
+    patches=(("carriersim.simulator.rules.plan_change.request", request),),
 )

@@ -4,8 +4,8 @@ Realistic because the quota stop is written per card (QUOTA-1) and reused for po
 stops, while its pool-mates keep drawing on an exhausted pool until each of them hits it in turn.
 """
 
-from simulator.model import Cause, Reason, State
-from simulator.rules import quota
+from carriersim.simulator.model import Cause, Reason, State
+from carriersim.simulator.rules import quota
 
 from . import Mutant
 
@@ -37,5 +37,5 @@ MUTANT = Mutant(
     name="pool_stops_only_user",
     rule="POOL-1",
     description="A used-up pool stops only the member whose traffic used it up; the other members stay active.",
-    patches=(("simulator.rules.quota._consume_pool", _consume_pool),),
+    patches=(("carriersim.simulator.rules.quota._consume_pool", _consume_pool),),
 )

@@ -5,8 +5,8 @@ add-on, a top-up), and the cycle start only resets the counters — "次月会�
 and prepaid next terms (QUOTA-4) still resume: only the plain card's monthly resume is lost.
 """
 
-from simulator.model import Cause, Reason
-from simulator.rules import quota
+from carriersim.simulator.model import Cause, Reason
+from carriersim.simulator.rules import quota
 
 from . import Mutant
 
@@ -26,5 +26,5 @@ MUTANT = Mutant(
     name="quota_stop_not_lifted",
     rule="QUOTA-2",
     description="The cycle start resets usage but does not resume a card stopped for quota; it stays suspended.",
-    patches=(("simulator.rules.cycle.lift_at_cycle_start", lift_at_cycle_start),),
+    patches=(("carriersim.simulator.rules.cycle.lift_at_cycle_start", lift_at_cycle_start),),
 )

@@ -4,7 +4,7 @@ Realistic because a suspension is often modelled as one status plus "the" reason
 arrears, an add-on, an appeal) sets the card back to normal and forgets the rest.
 """
 
-from simulator.engine import Engine
+from carriersim.simulator.engine import Engine
 
 from . import Mutant
 
@@ -22,5 +22,5 @@ MUTANT = Mutant(
     rule="LIFE-3",
     description="Removing one suspension reason removes every reason, so the card resumes although another "
                 "(e.g. quota while paying arrears) remains.",
-    patches=(("simulator.engine.Engine.change", change),),
+    patches=(("carriersim.simulator.engine.Engine.change", change),),
 )

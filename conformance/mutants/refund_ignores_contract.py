@@ -6,7 +6,7 @@ platform written against one carrier's contract offers the same refund everywher
 
 import dataclasses
 
-from simulator.rules import refunds
+from carriersim.simulator.rules import refunds
 
 from . import Mutant
 
@@ -27,5 +27,5 @@ MUTANT = Mutant(
     name="refund_ignores_contract",
     rule="REF-1",
     description="An unused-months refund is granted on a carrier whose contract does not allow it (China Unicom).",
-    patches=(("simulator.rules.refunds.unused_months", unused_months),),
+    patches=(("carriersim.simulator.rules.refunds.unused_months", unused_months),),
 )

@@ -5,10 +5,10 @@ Realistic because pro-rata credit on a plan change is what many consumer platfor
 fees only on request, where the contract allows (不主动退费).
 """
 
-from simulator.events import Kind
-from simulator.model import Cause, State
-from simulator.rules import plan_change
-from simulator.timeutil import add_cycles
+from carriersim.simulator.events import Kind
+from carriersim.simulator.model import Cause, State
+from carriersim.simulator.rules import plan_change
+from carriersim.simulator.timeutil import add_cycles
 
 from . import Mutant
 
@@ -40,5 +40,5 @@ MUTANT = Mutant(
     rule="REF-1",
     description="A plan change taking effect refunds the old term's unused whole months automatically, without "
                 "a refund request.",
-    patches=(("simulator.rules.cycle.apply_pending", apply_pending),),
+    patches=(("carriersim.simulator.rules.cycle.apply_pending", apply_pending),),
 )

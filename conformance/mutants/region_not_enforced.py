@@ -16,5 +16,5 @@ MUTANT = Mutant(
     name="region_not_enforced",
     rule="REG-1",
     description="Traffic from a restricted region (Xinjiang, Tibet …) is accepted and the card is not suspended.",
-    patches=(("simulator.rules.usage.check_usage_region", check_usage_region),),
+    patches=(("carriersim.simulator.rules.usage.check_usage_region", check_usage_region),),
 )

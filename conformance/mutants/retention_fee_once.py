@@ -16,5 +16,5 @@ MUTANT = Mutant(
     name="retention_fee_once",
     rule="RET-1",
     description="A card in retention pays the retention fee once at expiry; later months are not charged.",
-    patches=(("simulator.rules.cycle.charge_fees", charge_fees),),
+    patches=(("carriersim.simulator.rules.cycle.charge_fees", charge_fees),),
 )

@@ -4,10 +4,10 @@ Realistic because retention limits are easily hard-coded from one carrier's cont
 months" read as "cancel in the 4th month"), instead of read from the profile.
 """
 
-from simulator.clock import JobKind
-from simulator.events import Kind
-from simulator.model import Cause, Reason
-from simulator.rules import retention
+from carriersim.simulator.clock import JobKind
+from carriersim.simulator.events import Kind
+from carriersim.simulator.model import Cause, Reason
+from carriersim.simulator.rules import retention
 
 from . import Mutant
 
@@ -29,5 +29,5 @@ MUTANT = Mutant(
     rule="RET-2",
     description="An expired card is kept in retention for a hard-coded 4 months instead of the profile's months "
                 "(China Mobile: 3), so it is still renewable after the limit.",
-    patches=(("simulator.rules.retention.expire", expire),),
+    patches=(("carriersim.simulator.rules.retention.expire", expire),),
 )

@@ -9,11 +9,11 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, Callable, Iterable, TypeVar
 
-from simulator.errors import SimError
-from simulator.money import to_cny
-from simulator.profile import CarrierProfile, builtin_profiles
-from simulator.simulation import Simulation
-from simulator.views import pool_view
+from carriersim.simulator.errors import SimError
+from carriersim.simulator.money import to_cny
+from carriersim.simulator.profile import CarrierProfile, builtin_profiles
+from carriersim.simulator.simulation import Simulation
+from carriersim.simulator.views import pool_view
 
 from ..target import CAPABILITIES, Refused
 

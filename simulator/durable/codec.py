@@ -36,10 +36,12 @@ _ALLOWED = {
 }
 # carriersim's own classes are allowed from the engine's modules; from the server's only what a World holds (a
 # snapshot never holds a Store, a server or a CLI command, whose constructors touch files and sockets)
-_SERVER_CLASSES = {("simulator.http.durability", "World"), ("simulator.http.tenancy", "KeyRing"),
-                   ("simulator.http.faults", "Fault"), ("simulator.http.faults", "FaultInjector")}
-_NOT_IN_SNAPSHOTS = ("simulator.http", "simulator.durable", "simulator.cli", "simulator.__main__")
-_JOB_HANDLERS = re.compile(r"simulator\.rules\.[a-z_]+")  # module functions named on_* (Simulation.on)
+_SERVER_CLASSES = {("carriersim.simulator.http.durability", "World"),
+                   ("carriersim.simulator.http.tenancy", "KeyRing"), ("carriersim.simulator.http.faults", "Fault"),
+                   ("carriersim.simulator.http.faults", "FaultInjector")}
+_NOT_IN_SNAPSHOTS = ("carriersim.simulator.http", "carriersim.simulator.durable", "carriersim.simulator.cli",
+                     "carriersim.__main__")
+_JOB_HANDLERS = re.compile(r"carriersim\.simulator\.rules\.[a-z_]+")  # module functions named on_* (Simulation.on)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -74,7 +76,7 @@ def _safe_getattr(obj: Any, name: Any, *default: Any) -> Any:
         if obj is zoneinfo.ZoneInfo and name == "_unpickle":
             return obj._unpickle
         if isinstance(obj, type) and issubclass(obj, enum.Enum) and name in obj.__members__ \
-                and obj.__module__.startswith("simulator."):
+                and obj.__module__.startswith("carriersim.simulator."):
             return obj.__members__[name]
     raise SnapshotFormatError(f"the snapshot looks up {name!r} on {type(obj).__name__}, which a carriersim snapshot "
                               "never does")
@@ -86,7 +88,7 @@ class _SafeUnpickler(pickle.Unpickler):
             return _safe_getattr
         if (module, name) in _ALLOWED:
             return super().find_class(module, name)
-        if module.startswith("simulator."):
+        if module.startswith("carriersim.simulator."):
             return _carriersim_object(module, name)
         raise _refuse(module, name)
 

@@ -527,7 +527,7 @@ def _path_params(path: str) -> list[str]:
 assert all(link.target in BY_ID and {n for n, _ in link.parameters} <= _params_of(BY_ID[link.target])
            for op in OPERATIONS for link in op.links), "a link names an unknown operation or parameter"
 
-if __name__ == "__main__":  # python -m simulator.http.spec > simulator/http/openapi.json
+if __name__ == "__main__":  # python -m carriersim.simulator.http.spec > simulator/http/openapi.json
     import json
     import sys
 

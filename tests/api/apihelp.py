@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp import FormData
 
-from simulator.batch_files import write_template
-from simulator.http.app import STATE
-from simulator.identifiers import make_imei
+from carriersim.simulator.batch_files import write_template
+from carriersim.simulator.http.app import STATE
+from carriersim.simulator.identifiers import make_imei
 
 ADMIN = {"Authorization": "Bearer admin"}  # the test-control token every test app is made with
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulator import Simulation
-from simulator.http import create_app
+from carriersim.simulator import Simulation
+from carriersim.simulator.http import create_app
 
 
 @pytest.fixture

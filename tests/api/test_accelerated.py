@@ -19,13 +19,13 @@ import pytest
 from aiohttp import web
 from freezegun import freeze_time
 
-from simulator import Simulation
-from simulator.http import create_app
-from simulator.http.app import STATE
-from simulator.http.clock_driver import ClockDriver
-from simulator.http.webhooks import SIGNATURE_HEADER, verify
-from simulator.identifiers import make_imei
-from simulator.profile import builtin_profiles
+from carriersim.simulator import Simulation
+from carriersim.simulator.http import create_app
+from carriersim.simulator.http.app import STATE
+from carriersim.simulator.http.clock_driver import ClockDriver
+from carriersim.simulator.http.webhooks import SIGNATURE_HEADER, verify
+from carriersim.simulator.identifiers import make_imei
+from carriersim.simulator.profile import builtin_profiles
 
 from .apihelp import ADMIN, account, open_active
 

@@ -15,10 +15,10 @@ import random
 
 import pytest
 
-from simulator import Simulation
-from simulator.http import create_app
-from simulator.http.app import STATE
-from simulator.identifiers import make_credit_code, make_iccid, make_resident_id
+from carriersim.simulator import Simulation
+from carriersim.simulator.http import create_app
+from carriersim.simulator.http.app import STATE
+from carriersim.simulator.identifiers import make_credit_code, make_iccid, make_resident_id
 
 from .apihelp import ADMIN, account, card, digest, imei, ok, open_active, refused
 

@@ -32,14 +32,14 @@ from typing import Any
 import pytest
 from aiohttp import FormData
 
-from simulator import Simulation
-from simulator.batch_files import write_template
-from simulator.durable import codec
-from simulator.durable.store import KEEP_AUTO_SNAPSHOTS, Store, StoreError
-from simulator.http import clock_driver
-from simulator.http import durability as durability_module
-from simulator.http.app import OPENED, STATE, create_app
-from simulator.identifiers import make_imei
+from carriersim.simulator import Simulation
+from carriersim.simulator.batch_files import write_template
+from carriersim.simulator.durable import codec
+from carriersim.simulator.durable.store import KEEP_AUTO_SNAPSHOTS, Store, StoreError
+from carriersim.simulator.http import clock_driver
+from carriersim.simulator.http import durability as durability_module
+from carriersim.simulator.http.app import OPENED, STATE, create_app
+from carriersim.simulator.identifiers import make_imei
 
 ADMIN = {"Authorization": "Bearer admin"}
 _imei = iter(range(80_000, 90_000))
@@ -673,7 +673,7 @@ def crafted(marker: Path) -> dict[str, bytes]:
     """Snapshot files that would run something (each would create ``marker``) if unpickled naively."""
     import os
 
-    from simulator.cli import main as cli_main
+    from carriersim.simulator.cli import main as cli_main
 
     touch = f"touch {marker}"
     return {
@@ -681,16 +681,16 @@ def crafted(marker: Path) -> dict[str, bytes]:
         "builtins.eval": _evil(eval, f"open({str(marker)!r}, 'w')"),
         "builtins.open": _evil(open, str(marker), "w"),
         # os reached through a carriersim module that imports it, then getattr(os, "system")
-        "module_attribute": _raw(b"cbuiltins\ngetattr\n(csimulator.http.server\nos\nVsystem\ntR(V" + touch.encode()
+        "module_attribute": _raw(b"cbuiltins\ngetattr\n(ccarriersim.simulator.http.server\nos\nVsystem\ntR(V" + touch.encode()
                                  + b"\ntR."),
         # protocol 4: a dotted name inside a carriersim module
-        "dotted_name": _raw(b"\x80\x04" + _u("simulator.http.server") + _u("os.system") + b"\x93" + _u(touch)
+        "dotted_name": _raw(b"\x80\x04" + _u("carriersim.simulator.http.server") + _u("os.system") + b"\x93" + _u(touch)
                             + b"\x85R."),
         # carriersim's own functions and classes that touch files
         "cli_main": _evil(cli_main, ["template", "cancel", "-o", str(marker)]),
         "store": _evil(Store, str(marker)),
         # getattr to reach a function's globals
-        "globals": _raw(b"cbuiltins\ngetattr\n(csimulator.rules.cycle\non_cycle_start\nV__globals__\ntR."),
+        "globals": _raw(b"cbuiltins\ngetattr\n(ccarriersim.simulator.rules.cycle\non_cycle_start\nV__globals__\ntR."),
     }
 
 

@@ -37,12 +37,12 @@ from typing import Any, Iterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from simulator import Simulation
-from simulator.cli import main as cli_main
-from simulator.durable.store import APPLICATION_ID
-from simulator.http.app import OPENED, STATE, create_app
-from simulator.identifiers import make_imei
-from simulator.profile import builtin_profiles
+from carriersim.simulator import Simulation
+from carriersim.simulator.cli import main as cli_main
+from carriersim.simulator.durable.store import APPLICATION_ID
+from carriersim.simulator.http.app import OPENED, STATE, create_app
+from carriersim.simulator.identifiers import make_imei
+from carriersim.simulator.profile import builtin_profiles
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"carriersim ready at http://127\.0\.0\.1:(\d+) ")
@@ -62,12 +62,12 @@ def _env() -> dict[str, str]:
 
 
 class Server:
-    """``python -m simulator.cli serve --db PATH --port 0 --admin-token T`` and its ready line."""
+    """``python -m carriersim serve --db PATH --port 0 --admin-token T`` and its ready line."""
 
     def __init__(self, db: Path, *extra: str) -> None:
         self.stderr_path = db.with_name(db.name + f".stderr.{time.monotonic_ns()}")
         self._stderr = open(self.stderr_path, "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "--db", str(db), "--port",
+        self.proc = subprocess.Popen([sys.executable, "-m", "carriersim", "serve", "--db", str(db), "--port",
                                       "0", "--admin-token", TOKEN, *extra], cwd=ROOT, env=_env(),
                                      stdout=subprocess.PIPE, stderr=self._stderr, text=True, encoding="utf-8")
         lines: queue.Queue[str | None] = queue.Queue()
@@ -599,7 +599,7 @@ def test_serve_refuses_foreign_or_damaged_file_and_leaves_it_untouched(tmp_path,
     db = tmp_path / f"{case}.db"
     make(db)
     before, listing = sha(db), sorted(os.listdir(tmp_path))
-    proc = subprocess.run([sys.executable, "-m", "simulator.cli", "serve", "--db", str(db), "--port", "0",
+    proc = subprocess.run([sys.executable, "-m", "carriersim", "serve", "--db", str(db), "--port", "0",
                            "--admin-token", TOKEN], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=30)
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     assert "ready at" not in proc.stdout
@@ -633,7 +633,7 @@ def test_second_server_and_cli_on_a_file_in_use_are_refused(tmp_path, servers):
     assert h.call("POST", "/_sim/clock/advance", {"by": "1 day"}, ADMIN)[0] == 200
     for args in (["serve", "--db", str(db), "--port", "0", "--admin-token", TOKEN],
                  ["snapshot", "list", "--db", str(db)], ["snapshot", "save", "x", "--db", str(db)]):
-        proc = subprocess.run([sys.executable, "-m", "simulator.cli", *args], cwd=ROOT, env=_env(),
+        proc = subprocess.run([sys.executable, "-m", "carriersim", *args], cwd=ROOT, env=_env(),
                               capture_output=True, text=True, timeout=30)
         assert proc.returncode == 1, (args, proc.stdout, proc.stderr)
         assert "in use" in proc.stderr and str(db) in proc.stderr.replace("\n", ""), proc.stderr
@@ -707,10 +707,10 @@ def test_snapshot_cli_import_of_missing_file_is_a_clean_error(tmp_path, capsys):
 
 
 def test_snapshot_cli_as_a_real_process(tmp_path):
-    """The console entry point itself: ``python -m simulator.cli snapshot save/list`` exit 0 and print."""
+    """The console entry point itself: ``python -m carriersim snapshot save/list`` exit 0 and print."""
     db = tmp_path / "a.db"
     make_carriersim_db(db)
     for args, expect in ((["save", "s1"], "saved snapshot 's1'"), (["list"], "s1")):
-        proc = subprocess.run([sys.executable, "-m", "simulator.cli", "snapshot", *args, "--db", str(db)], cwd=ROOT,
+        proc = subprocess.run([sys.executable, "-m", "carriersim", "snapshot", *args, "--db", str(db)], cwd=ROOT,
                               env=_env(), capture_output=True, text=True, timeout=30)
         assert proc.returncode == 0 and expect in proc.stdout, (proc.stdout, proc.stderr)

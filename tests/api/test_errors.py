@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from simulator.http.spec import BODIES, OPERATIONS
-from simulator.identifiers import make_iccid, make_imei
+from carriersim.simulator.http.spec import BODIES, OPERATIONS
+from carriersim.simulator.identifiers import make_iccid, make_imei
 
 from .apihelp import ADMIN, account, digest, imei, open_active, open_card, refused
 

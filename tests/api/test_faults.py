@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from simulator.identifiers import make_imei
+from carriersim.simulator.identifiers import make_imei
 
 from .apihelp import ADMIN, account, open_active
 

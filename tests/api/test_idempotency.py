@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from aiohttp import FormData
 
-from simulator.http.app import STATE
+from carriersim.simulator.http.app import STATE
 
 from .apihelp import ADMIN, account, batch_form, csv_upload, digest, open_active
 

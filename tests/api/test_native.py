@@ -16,8 +16,8 @@ import pytest
 from aiohttp import FormData
 from conftest import xlsx_from_template
 
-from simulator.http.app import STATE
-from simulator.identifiers import make_credit_code, make_iccid, make_resident_id
+from carriersim.simulator.http.app import STATE
+from carriersim.simulator.identifiers import make_credit_code, make_iccid, make_resident_id
 
 from .apihelp import (account, advance, batch_form, card, csv_upload, digest, imei, ok, open_active, open_card, refused,
                       usage)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from openapi_spec_validator import validate
 
-from simulator.http import create_app
-from simulator.http.spec import OPERATIONS, openapi
+from carriersim.simulator.http import create_app
+from carriersim.simulator.http.spec import OPERATIONS, openapi
 
 COMMITTED = Path(__file__).resolve().parents[2] / "simulator" / "http" / "openapi.json"
 
@@ -21,7 +21,7 @@ def test_document_is_valid_openapi_3_1():
 
 def test_committed_document_matches_the_code():
     assert json.loads(COMMITTED.read_text("utf-8")) == openapi(), (
-        "regenerate it: python -m simulator.http.spec > simulator/http/openapi.json")
+        "regenerate it: python -m carriersim.simulator.http.spec > simulator/http/openapi.json")
 
 
 def test_every_operation_is_routed():

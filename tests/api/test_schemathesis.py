@@ -35,10 +35,10 @@ from aiohttp import web
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from simulator import Simulation
-from simulator.http import create_app
-from simulator.http.spec import OPERATIONS, openapi
-from simulator.identifiers import make_imei
+from carriersim.simulator import Simulation
+from carriersim.simulator.http import create_app
+from carriersim.simulator.http.spec import OPERATIONS, openapi
+from carriersim.simulator.identifiers import make_imei
 
 from .apihelp import csv_upload
 

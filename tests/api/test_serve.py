@@ -29,11 +29,11 @@ STOP_TIMEOUT = 5.0
 
 
 class Server:
-    """``python -m simulator.cli serve …`` with its output read line by line on a thread."""
+    """``python -m carriersim serve …`` with its output read line by line on a thread."""
 
     def __init__(self, *args: str) -> None:
         env = {k: v for k, v in os.environ.items() if k != "CARRIERSIM_ADMIN_TOKEN"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", *args], cwd=ROOT, env=env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "carriersim", "serve", *args], cwd=ROOT, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.stdout: list[str] = []

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from simulator import Simulation
-from simulator.http import create_app
-from simulator.http.app import STATE
-from simulator.http.spec import OPERATIONS
-from simulator.identifiers import make_credit_code, make_iccid, make_imei
+from carriersim.simulator import Simulation
+from carriersim.simulator.http import create_app
+from carriersim.simulator.http.app import STATE
+from carriersim.simulator.http.spec import OPERATIONS
+from carriersim.simulator.identifiers import make_credit_code, make_iccid, make_imei
 
 from .apihelp import ADMIN, account, batch_form, csv_upload, digest, open_active
 

@@ -20,11 +20,11 @@ from typing import Any, Callable
 import pytest
 from aiohttp import web
 
-from simulator import Simulation
-from simulator.http import create_app
-from simulator.http.app import STATE
-from simulator.http.feed import account_events
-from simulator.http.webhooks import SIGNATURE_HEADER, WebhookHub, sign, verify
+from carriersim.simulator import Simulation
+from carriersim.simulator.http import create_app
+from carriersim.simulator.http.app import STATE
+from carriersim.simulator.http.feed import account_events
+from carriersim.simulator.http.webhooks import SIGNATURE_HEADER, WebhookHub, sign, verify
 
 from .apihelp import account, advance, open_active, open_card, usage
 
@@ -406,7 +406,7 @@ def test_backoff_doubles_up_to_the_cap_and_survives_a_thousand_failures():
 
 
 async def test_an_internal_failure_does_not_end_the_subscription(world, receivers, monkeypatch, caplog):
-    from simulator.http import webhooks
+    from carriersim.simulator.http import webhooks
 
     real = webhooks.account_events
     calls = {"n": 0}

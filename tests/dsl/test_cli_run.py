@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conformance.cli import main
+from carriersim.conformance.cli import main
 
 GOOD = """\
 - name: quota stop
@@ -86,7 +86,7 @@ def test_a_bad_keyword_expression_is_a_clear_error(files, capsys):
 
 
 def test_an_unreachable_or_unauthorised_target_stops_before_anything_runs(files, capsys):
-    from scenarios.live_server import LiveServer
+    from carriersim.scenarios.live_server import LiveServer
     assert main(["run", str(files), "--target", "http://127.0.0.1:9"]) == 2
     assert "cannot be used" in capsys.readouterr().err
     with LiveServer() as server:

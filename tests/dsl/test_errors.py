@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.cli import main
-from scenarios.parser import load_paths, parse_text
-from scenarios.source import ScenarioError
+from carriersim.conformance.cli import main
+from carriersim.scenarios.parser import load_paths, parse_text
+from carriersim.scenarios.source import ScenarioError
 
 HEAD = "name: x\nrules: [PLAN-1]\n"
 CARD = HEAD + "given:\n  cards: [{id: tracker}]\nsteps:\n"

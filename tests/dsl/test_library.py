@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-import scenarios
-from scenarios.live_server import LiveServer
-from scenarios.parser import load_paths
-from scenarios.runner import PASSED, run
-from scenarios.targets.http import HttpTarget
-from scenarios.targets.inprocess import InProcessTarget
-from simulator.catalogue import rules
+from carriersim import scenarios
+from carriersim.scenarios.live_server import LiveServer
+from carriersim.scenarios.parser import load_paths
+from carriersim.scenarios.runner import PASSED, run
+from carriersim.scenarios.targets.http import HttpTarget
+from carriersim.scenarios.targets.inprocess import InProcessTarget
+from carriersim.simulator.catalogue import rules
 
 LIBRARY = Path(scenarios.__file__).parent / "library"
 RULES_MD = Path(__file__).resolve().parents[3] / "shared" / "RULES.md"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from scenarios.parser import parse_text
-from scenarios.reference import BEGIN, END, reference
-from scenarios.runner import PASSED, run
-from scenarios.targets.inprocess import InProcessTarget
+from carriersim.scenarios.parser import parse_text
+from carriersim.scenarios.reference import BEGIN, END, reference
+from carriersim.scenarios.runner import PASSED, run
+from carriersim.scenarios.targets.inprocess import InProcessTarget
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -29,4 +29,4 @@ def test_the_example_scenario_passes_on_every_carrier():
 def test_the_scenario_reference_is_current():
     text = README.read_text(encoding="utf-8")
     block = text[text.index(BEGIN):text.index(END) + len(END)]
-    assert block == reference(), "regenerate with: python -m scenarios.reference --write README.md"
+    assert block == reference(), "regenerate with: python -m carriersim.scenarios.reference --write README.md"

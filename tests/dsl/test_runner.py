@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios.parser import parse_text
-from scenarios.runner import ERROR, FAILED, NOT_APPLICABLE, PASSED, run
-from scenarios.targets.inprocess import InProcessTarget
+from carriersim.scenarios.parser import parse_text
+from carriersim.scenarios.runner import ERROR, FAILED, NOT_APPLICABLE, PASSED, run
+from carriersim.scenarios.targets.inprocess import InProcessTarget
 
 
 def outcome(body: str, carrier: str = "cmcc", target=None, given: str | None = None):

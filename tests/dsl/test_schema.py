@@ -8,8 +8,8 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator
 
-import scenarios
-from scenarios.schema import document_schema
+from carriersim import scenarios
+from carriersim.scenarios.schema import document_schema
 
 SCHEMA_FILE = Path(scenarios.__file__).parent / "scenario.schema.json"
 LIBRARY = Path(scenarios.__file__).parent / "library"
@@ -17,7 +17,7 @@ LIBRARY = Path(scenarios.__file__).parent / "library"
 
 def test_committed_schema_matches_the_step_table():
     assert json.loads(SCHEMA_FILE.read_text()) == document_schema(), \
-        "regenerate: python -m scenarios.schema > scenarios/scenario.schema.json"
+        "regenerate: python -m carriersim.scenarios.schema > scenarios/scenario.schema.json"
 
 
 def test_schema_is_valid_and_accepts_every_library_file():

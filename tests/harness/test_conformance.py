@@ -8,13 +8,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conformance.cli import main, run_suite
-from conformance.expectations import ExpectationsError, load_expectations
-from conformance.mutants import all_mutants
-from conformance.reports import write_reports
-from conformance.suite import load_suite
-from scenarios.live_server import ServeProcess
-from simulator.catalogue import rules
+from carriersim.conformance.cli import main, run_suite
+from carriersim.conformance.expectations import ExpectationsError, load_expectations
+from carriersim.conformance.mutants import all_mutants
+from carriersim.conformance.reports import write_reports
+from carriersim.conformance.suite import load_suite
+from carriersim.scenarios.live_server import ServeProcess
+from carriersim.simulator.catalogue import rules
 
 
 @pytest.fixture(scope="module")
@@ -143,10 +143,10 @@ def test_mutants_command_prints_which_requirement_caught_each(capsys):
 
 def test_the_suite_judges_by_the_shipped_profiles_not_the_targets_own():
     """A China Mobile that keeps numbers four months, and says so in its profile, still fails RET-2."""
-    from conformance.execution import reference_profiles
-    from scenarios.runner import run
-    from scenarios.targets.inprocess import InProcessTarget
-    from simulator.profile import builtin_profile, builtin_profiles, parse_profile
+    from carriersim.conformance.execution import reference_profiles
+    from carriersim.scenarios.runner import run
+    from carriersim.scenarios.targets.inprocess import InProcessTarget
+    from carriersim.simulator.profile import builtin_profile, builtin_profiles, parse_profile
 
     raw = dict(builtin_profile("cmcc").raw, retention={"months": 4, "monthly_fee": "5.00"})
     lenient = parse_profile(raw, "cmcc-4-months.yaml")
@@ -171,8 +171,8 @@ def test_known_failures_and_unexpected_passes_are_visible_in_junit(tmp_path):
 
 
 def test_a_target_that_can_do_nothing_the_suite_checks_does_not_conform():
-    from conformance.results import RunResult
-    from scenarios.runner import NOT_APPLICABLE, Outcome
+    from carriersim.conformance.results import RunResult
+    from carriersim.scenarios.runner import NOT_APPLICABLE, Outcome
     suite = load_suite("core")
     runs = suite.runs(["cmcc"])
     outcomes = [Outcome(sc, c, "nothing", NOT_APPLICABLE, 0.0, reason="the target lacks everything") for sc, c in runs]

@@ -30,8 +30,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from scenarios.target import Refused, TargetError
-from simulator.profile import builtin_profile
+from carriersim.scenarios.target import Refused, TargetError
+from carriersim.simulator.profile import builtin_profile
 
 from .service import TinyCmp
 

@@ -91,7 +91,7 @@ def carrier_catalogue() -> dict[str, dict[str, Any]]:
     """TinyCMP resells the operators' own products under its own numeric ids, with the operator's product code
     (``op_code``) beside them. For this example the products, prices and number-keeping terms are read from
     carriersim's shipped profiles; a real vendor would load them from its product database."""
-    from simulator.profile import builtin_profile  # the example's one link to carriersim
+    from carriersim.simulator.profile import builtin_profile  # the example's one link to carriersim
 
     out: dict[str, dict[str, Any]] = {}
     for op, (_, _, carrier) in OPERATORS.items():
