@@ -23,12 +23,20 @@ from .expect import event_line, is_regex, mismatches, same, show, subsequence
 from .model import Scenario, Step
 from .parser import VARIABLE
 from .steps import BY_NAME
-from .target import Refused, Target, TargetError, missing_capabilities
+from .target import Refused, Target, TargetError, missing_capabilities, perform
 
 PASSED, FAILED, NOT_APPLICABLE, ERROR = "passed", "failed", "not_applicable", "error"
 HISTORY_TAIL = 8
 SELECTOR = re.compile(r"^(monthly|quarterly|annual)(?::(month|term))?(?::([1-9][0-9]*))?$")
 MAX_WITHIN_CHECKS = 400
+#: How a step argument becomes an operation's argument, by its name (others: variables filled in).
+RESOLVE: dict[str, Callable[["_Run", Any], Any]] = {
+    "imei": lambda run, v: run.device(str(run.value(v))),
+    "plan": lambda run, v: run.plan(v),
+    "addon": lambda run, v: run.addon(v),
+    "amount": lambda run, v: str(run.value(v)),
+    "enabled": lambda run, v: bool(run.value(v)),
+}
 
 
 @dataclass
@@ -274,8 +282,8 @@ class _Run:
         for name in given.devices:
             self.device(name)
         for p in given.pools:
-            self.pools[p.id] = (p.account, self.target.create_pool(self.accounts[p.account], p.carrier or self.carrier,
-                                                                   p.id))
+            self.pools[p.id] = (p.account, perform(self.target, "create_pool", self.accounts[p.account],
+                                                   {"carrier": p.carrier or self.carrier, "name": p.id}))
         for c in given.cards:
             self.open(c.id, c.account, {k: getattr(c, k) for k in ("plan", "payment", "auto_suspend", "auto_renew",
                                                                    "testing", "activate", "imei", "verified",
@@ -286,21 +294,22 @@ class _Run:
         account = self.accounts[account_alias]
         payment = spec.get("payment")
         testing = bool(spec.get("testing", False))
-        iccid = self.target.open_card(account, self.carrier, self.plan(spec.get("plan", "monthly")),
-                                      payment=None if payment is None else str(payment),
-                                      auto_suspend=bool(spec.get("auto_suspend", True)),
-                                      auto_renew=bool(spec.get("auto_renew", True)), testing=testing)
+        iccid = perform(self.target, "open_card", account, {
+            "carrier": self.carrier, "plan": self.plan(spec.get("plan", "monthly")),
+            "payment": None if payment is None else str(payment), "auto_suspend": bool(spec.get("auto_suspend", True)),
+            "auto_renew": bool(spec.get("auto_renew", True)), "testing": testing})
         self.cards[alias] = (account_alias, iccid)
         self.seen[alias] = 0
         if spec.get("verified") is True and not self.target.card(account, iccid).get("verified"):
             name, document = self.documents[account_alias]
-            self.target.verify_identity(account, iccid, name, document)
+            perform(self.target, "verify_identity", account, {"iccid": iccid, "name": name, "id_number": document})
         if spec.get("balance") is not None:
-            self.target.top_up(account, iccid, str(spec["balance"]))
+            perform(self.target, "top_up", account, {"iccid": iccid, "amount": str(spec["balance"])})
         if spec.get("pool") is not None:
-            self.target.add_to_pool(account, self.pools[spec["pool"]][1], iccid)
+            perform(self.target, "add_to_pool", account, {"pool_id": self.pools[spec["pool"]][1], "iccid": iccid})
         if spec.get("activate", not testing):
-            self.target.activate(account, iccid, self.device(str(spec.get("imei") or f"{alias}-device")))
+            perform(self.target, "activate", account,
+                    {"iccid": iccid, "imei": self.device(str(spec.get("imei") or f"{alias}-device"))})
 
     # ---------------------------------------------------------------- a step
     def do(self, step: Step) -> None:
@@ -317,7 +326,8 @@ class _Run:
         else:
             refused = mods.get("refused")
             try:
-                answer = getattr(self, f"do_{step.kind}")(args)
+                custom = getattr(self, f"do_{step.kind}", None)
+                answer = custom(args) if custom is not None else self.do_operation(step)
             except Refused as exc:
                 if refused is None:
                     raise StepFailed("the step to succeed", f"refused: {exc.code} ({exc.message})",
@@ -419,9 +429,16 @@ class _Run:
         self.target.carrier_release(self.card_ref(a.get("card"))[2])
 
     # ---------------------------------------------------------------- platform actions
-    def _card_call(self, a: dict[str, Any], operation: str, *args: Any) -> Any:
+    def _card_call(self, a: dict[str, Any], operation: str, **args: Any) -> Any:
+        """A platform operation on the step's card, as the acting account, through the operation table."""
         alias, owner, iccid = self.card_ref(a.get("card"))
-        return getattr(self.target, operation)(self.actor(owner), iccid, *args)
+        return perform(self.target, operation, self.actor(owner), {"iccid": iccid, **args})
+
+    def do_operation(self, step: Step) -> Any:
+        """A step that is one operation on a card (``StepKind.op``): its arguments resolved by their names."""
+        a = step.args
+        args = {name: RESOLVE.get(name, lambda run, v: run.value(v))(self, a[name]) for name in a if name != "card"}
+        return self._card_call(a, BY_NAME[step.kind].op or step.kind, **args)
 
     def do_open_card(self, a: dict[str, Any]) -> dict[str, Any]:
         account = a.get("account", self.sc.given.accounts[0].id)
@@ -429,54 +446,17 @@ class _Run:
         self.open(a["id"], who or account, {k: v for k, v in a.items() if k not in ("id", "account")})
         return {"iccid": self.cards[a["id"]][1]}
 
-    def do_activate(self, a: dict[str, Any]) -> None:
-        imei = a.get("imei")
-        self._card_call(a, "activate", self.device(str(self.value(imei))) if imei is not None else None)
-
     def do_change_plan(self, a: dict[str, Any]) -> dict[str, Any]:
-        return {"effective_at": self._card_call(a, "change_plan", self.plan(a["plan"]))}
-
-    def do_withdraw_change(self, a: dict[str, Any]) -> None:
-        self._card_call(a, "withdraw_plan_change")
-
-    def do_top_up(self, a: dict[str, Any]) -> dict[str, Any]:
-        return self._card_call(a, "top_up", str(self.value(a["amount"])))
+        return {"effective_at": self._card_call(a, "change_plan", plan=self.plan(a["plan"]))}
 
     def do_buy_addon(self, a: dict[str, Any]) -> None:
-        self._card_call(a, "buy_addon", self.addon(a.get("addon", "smallest")))
-
-    def do_renew(self, a: dict[str, Any]) -> dict[str, Any]:
-        return self._card_call(a, "renew")
-
-    def do_reactivate(self, a: dict[str, Any]) -> None:
-        self._card_call(a, "reactivate")
-
-    def do_suspend(self, a: dict[str, Any]) -> None:
-        self._card_call(a, "suspend")
-
-    def do_resume(self, a: dict[str, Any]) -> None:
-        self._card_call(a, "resume")
+        self._card_call(a, "buy_addon", addon=self.addon(a.get("addon", "smallest")))
 
     def do_verify(self, a: dict[str, Any]) -> None:
         alias, _, _ = self.card_ref(a.get("card"))
         name, document = self.documents[self.cards[alias][0]]
-        self._card_call(a, "verify_identity", str(self.value(a.get("name", name))),
-                        str(self.value(a.get("id_number", document))))
-
-    def do_rebind(self, a: dict[str, Any]) -> None:
-        self._card_call(a, "rebind_device", self.device(str(self.value(a["imei"]))))
-
-    def do_unbind(self, a: dict[str, Any]) -> None:
-        self._card_call(a, "unbind_device")
-
-    def do_set_auto_renew(self, a: dict[str, Any]) -> None:
-        self._card_call(a, "set_auto_renew", bool(self.value(a["enabled"])))
-
-    def do_appeal_region(self, a: dict[str, Any]) -> None:
-        self._card_call(a, "appeal_region")
-
-    def do_report_lost(self, a: dict[str, Any]) -> None:
-        self._card_call(a, "report_lost")
+        self._card_call(a, "verify_identity", name=str(self.value(a.get("name", name))),
+                        id_number=str(self.value(a.get("id_number", document))))
 
     def do_swap(self, a: dict[str, Any]) -> dict[str, Any]:
         alias, _, _ = self.card_ref(a.get("card"))
@@ -488,15 +468,16 @@ class _Run:
     def do_cancel(self, a: dict[str, Any]) -> dict[str, Any]:
         alias, _, _ = self.card_ref(a.get("card"))
         document = self.documents[self.cards[alias][0]][1]
-        return self._card_call(a, "request_cancellation", str(self.value(a.get("document", document))))
+        return self._card_call(a, "request_cancellation", document=str(self.value(a.get("document", document))))
 
     def do_refund(self, a: dict[str, Any]) -> dict[str, Any]:
         a = self.value(a)
         payment = a.get("payment")
         to = self.card_ref(a["to"])[2] if a.get("to") else None
         alias, owner, iccid = self.card_ref(a.get("card"))
-        return self.target.request_refund(self.actor(owner), iccid, a["kind"],
-                                          payment=None if payment is None else int(payment), to_iccid=to)
+        return perform(self.target, "request_refund", self.actor(owner),
+                       {"iccid": iccid, "kind": a["kind"], "payment": None if payment is None else int(payment),
+                        "to_iccid": to})
 
     def do_batch(self, a: dict[str, Any]) -> dict[str, Any]:
         a = self.value(a)
@@ -514,13 +495,14 @@ class _Run:
 
     def do_create_pool(self, a: dict[str, Any]) -> dict[str, Any]:
         account = a.get("account", self.sc.given.accounts[0].id)
-        pool = self.target.create_pool(self.accounts[account], a.get("carrier", self.carrier), a["id"])
+        pool = perform(self.target, "create_pool", self.accounts[account],
+                       {"carrier": a.get("carrier", self.carrier), "name": a["id"]})
         self.pools[a["id"]] = (account, pool)
         return {"id": pool}
 
     def do_add_to_pool(self, a: dict[str, Any]) -> None:
         alias, owner, iccid = self.card_ref(a.get("card"))
-        self.target.add_to_pool(self.actor(owner), self.pools[a["pool"]][1], iccid)
+        perform(self.target, "add_to_pool", self.actor(owner), {"pool_id": self.pools[a["pool"]][1], "iccid": iccid})
 
     # ---------------------------------------------------------------- expectations
     def within(self, args: dict[str, Any], mods: dict[str, Any]) -> None:

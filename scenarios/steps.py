@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from carriersim.simulator.operations import BATCH_OPERATIONS, operation
+
 S = dict[str, Any]
 
 VARIABLE: S = {"type": "string", "pattern": r"\$\{[^}]+\}", "description": "text with a ${variable}"}
@@ -68,10 +70,14 @@ class StepKind:
     needs: tuple[str, ...] = ()  # capabilities (scenarios.target.CAPABILITIES)
     open_args: bool = False  # further arguments are allowed (expect: any field of the card)
     extra: dict[str, S] = field(default_factory=dict)
+    op: str | None = None  # the platform operation it performs (carriersim.simulator.operations)
 
 
-def _card_step(step: str, summary: str, example: str, needs: tuple[str, ...] = (), **args: S) -> StepKind:
-    return StepKind(step, "platform", summary, {"card": CARD, **args}, example, shorthand="card", needs=needs)
+def _card_step(step: str, op: str, summary: str, example: str, **args: S) -> StepKind:
+    """A step that is one platform operation on a card: what it needs follows from the operation table."""
+    capability = operation(op).capability
+    return StepKind(step, "platform", summary, {"card": CARD, **args}, example, shorthand="card",
+                    needs=(capability,) if capability else (), op=op)
 
 
 STEPS: tuple[StepKind, ...] = (
@@ -97,44 +103,43 @@ STEPS: tuple[StepKind, ...] = (
              {"id": TEXT, "account": ACCOUNT, "plan": PLAN, "payment": MONEY, "auto_suspend": BOOL,
               "auto_renew": BOOL, "testing": BOOL, "activate": BOOL, "imei": IMEI, "verified": BOOL,
               "balance": MONEY}, "- open_card: {id: spare, plan: annual}", required=("id",)),
-    _card_step("activate", "Activate a card (binds the device, BIND-1).", "- activate: {card: spare, imei: "
+    _card_step("activate", "activate", "Activate a card (binds the device, BIND-1).", "- activate: {card: spare, imei: "
                "spare-device}", imei=IMEI),
-    _card_step("change_plan", "Ask for a plan change (from the next cycle, PLAN-1).",
+    _card_step("change_plan", "change_plan", "Ask for a plan change (from the next cycle, PLAN-1).",
                "- change_plan: {card: tracker, plan: monthly:2}", plan=PLAN),
-    _card_step("withdraw_change", "Withdraw the pending plan change (PLAN-2).", "- withdraw_change: tracker"),
-    _card_step("top_up", "Pay into the card's balance (CNY).", "- top_up: {card: tracker, amount: 20}\n  save: pay",
+    _card_step("withdraw_change", "withdraw_plan_change", "Withdraw the pending plan change (PLAN-2).", "- withdraw_change: tracker"),
+    _card_step("top_up", "top_up", "Pay into the card's balance (CNY).", "- top_up: {card: tracker, amount: 20}\n  save: pay",
                amount=MONEY),
-    _card_step("buy_addon", "Buy an add-on pack (QUOTA-3).", "- buy_addon: {card: tracker, addon: smallest}",
+    _card_step("buy_addon", "buy_addon", "Buy an add-on pack (QUOTA-3).", "- buy_addon: {card: tracker, addon: smallest}",
                addon=ADDON),
-    _card_step("renew", "Renew the plan (EXP-2), or prepay the next term (QUOTA-4).", "- renew: tracker"),
-    _card_step("reactivate", "Ask to resume after paying arrears, where the carrier requires it (BILL-5).",
+    _card_step("renew", "renew", "Renew the plan (EXP-2), or prepay the next term (QUOTA-4).", "- renew: tracker"),
+    _card_step("reactivate", "reactivate", "Ask to resume after paying arrears, where the carrier requires it (BILL-5).",
                "- reactivate: tracker"),
-    _card_step("suspend", "Manual stop (MAN-1).", "- suspend: tracker"),
-    _card_step("resume", "Manual resume (MAN-1).", "- resume: tracker"),
-    _card_step("verify", "Real-name verification (KYC-1); name and document default to the account's.",
-               "- verify: tracker", needs=("real_name",), name=TEXT, id_number=TEXT),
-    _card_step("rebind", "Bind the card to another device (BIND-1).", "- rebind: {card: tracker, imei: new-box}",
-               needs=("device_binding",), imei=IMEI),
-    _card_step("unbind", "Release the device binding.", "- unbind: tracker", needs=("device_binding",)),
-    _card_step("set_auto_renew", "Turn auto-renewal on or off.", "- set_auto_renew: {card: tracker, enabled: false}",
+    _card_step("suspend", "suspend", "Manual stop (MAN-1).", "- suspend: tracker"),
+    _card_step("resume", "resume", "Manual resume (MAN-1).", "- resume: tracker"),
+    _card_step("verify", "verify_identity", "Real-name verification (KYC-1); name and document default to the account's.",
+               "- verify: tracker", name=TEXT, id_number=TEXT),
+    _card_step("rebind", "rebind_device", "Bind the card to another device (BIND-1).", "- rebind: {card: tracker, imei: new-box}",
+               imei=IMEI),
+    _card_step("unbind", "unbind_device", "Release the device binding.", "- unbind: tracker"),
+    _card_step("set_auto_renew", "set_auto_renew", "Turn auto-renewal on or off.", "- set_auto_renew: {card: tracker, enabled: false}",
                enabled=BOOL),
-    _card_step("appeal_region", "Appeal a restricted-region stop (REG-1).", "- appeal_region: tracker",
-               needs=("regions",)),
-    _card_step("report_lost", "Report the card lost (LOST-1).", "- report_lost: tracker", needs=("lost_swap",)),
+    _card_step("appeal_region", "appeal_region", "Appeal a restricted-region stop (REG-1).",
+               "- appeal_region: tracker"),
+    _card_step("report_lost", "report_lost", "Report the card lost (LOST-1).", "- report_lost: tracker"),
     StepKind("swap", "platform", "Replace the card by a new one (SWAP-1); id names the new card.",
              {"card": CARD, "id": TEXT}, "- swap: {card: tracker, id: replacement}", required=("id",),
              needs=("lost_swap",)),
-    _card_step("cancel", "Ask for cancellation (CAN-1/2/3); the document defaults to the account's.",
-               "- cancel: tracker\n  returns: {review: standard}", needs=("cancellation",), document=TEXT),
+    _card_step("cancel", "request_cancellation", "Ask for cancellation (CAN-1/2/3); the document defaults to the account's.",
+               "- cancel: tracker\n  returns: {review: standard}", document=TEXT),
     StepKind("batch", "platform", "Run an operation over a CSV template of cards (BATCH-1), plus raw rows.",
-             {"operation": {"enum": ["suspend", "resume", "activate", "change_plan", "withdraw_plan_change",
-                                     "top_up", "set_auto_renew", "cancel"]},
+             {"operation": {"enum": list(BATCH_OPERATIONS)},
               "cards": {"type": "array", "items": CARD}, "rows": {"type": "array", "items": {"type": "string"}},
               "plan": PLAN, "amount": MONEY, "enabled": BOOL, "document": TEXT, "account": ACCOUNT},
              "- batch: {operation: suspend, cards: [a, b], rows: ['8986000000000000001']}\n"
              "  returns: {succeeded: 2, failed: 1}", required=("operation",), needs=("batch",)),
-    _card_step("refund", "Ask for a refund: unused_months, wrong_top_up (of a saved payment) or balance.",
-               "- refund: {card: tracker, kind: wrong_top_up, payment: '${pay.payment}'}", needs=("refunds",),
+    _card_step("refund", "request_refund", "Ask for a refund: unused_months, wrong_top_up (of a saved payment) or balance.",
+               "- refund: {card: tracker, kind: wrong_top_up, payment: '${pay.payment}'}",
                kind={"enum": ["unused_months", "wrong_top_up", "balance"]},
                payment=either({"type": "integer"}, "the payment's number (from a saved top_up)"), to=CARD),
     StepKind("create_pool", "platform", "Create a shared data pool (POOL-1).",

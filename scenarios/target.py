@@ -6,9 +6,10 @@ so a scenario runs unchanged on all of them.
 
 Three parts:
 
-* **Operations** — what a platform does to a card (open, change plan, top up, suspend, cancel …). Each is a method
-  named after the simulator's own operation. A refusal is raised as :class:`Refused` carrying the implementation's
-  stable error code (``insufficient_balance``, ``plan_change_not_allowed`` …).
+* **Operations** — what a platform does to a card (open, change plan, top up, suspend, cancel …): the platform
+  operations of the operation table (``carriersim.simulator.operations``), run through :meth:`Target.call` by
+  name. A refusal is raised as :class:`Refused` carrying the implementation's stable error code
+  (``insufficient_balance``, ``plan_change_not_allowed`` …).
 * **Observations** — what the runner reads to judge: the card (in the native API's ``Card`` shape, see
   ``/openapi.json``), its history (``Event`` items), its ledger, the events feed, the plan catalogue and the carrier
   profile's parameters.
@@ -21,7 +22,9 @@ capability the target lacks is reported *not applicable*, never failed.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
+
+from carriersim.simulator.operations import operation as OPERATION
 
 #: Every capability a scenario may need, and what it means. The runner infers a scenario's needs from its steps.
 CAPABILITIES: dict[str, str] = {
@@ -110,31 +113,13 @@ class Target(Protocol):
         """The add-on packs (native ``AddOn`` items: code, quota_mb, price)."""
 
     # ---------------------------------------------------------------- operations
+    # Platform operations of the operation table (``carriersim.simulator.operations``: ``open_card``,
+    # ``change_plan``, ``top_up``, ``suspend`` …) are run by :func:`perform`: through a generic
+    # ``call(operation, account, args)`` answering in the native API's shape (the built-in targets), or through one
+    # method per operation named after it, ``(account, **args)``, returning what :data:`RESULTS` reads (adapters).
+    # ``batch(account, operation, csv, *, document)`` sends a CSV template (BATCH-1). Neither is required: a
+    # target without an operation lacks its capability.
     def create_account(self, name: str, *, kind: str, verified: bool, id_number: str | None) -> str: ...
-    def open_card(self, account: str, carrier: str, plan: str, *, payment: str | None = None,
-                  auto_suspend: bool = True, auto_renew: bool = True, testing: bool = False) -> str: ...
-    def activate(self, account: str, iccid: str, imei: str | None = None) -> None: ...
-    def change_plan(self, account: str, iccid: str, plan: str) -> str: ...
-    def withdraw_plan_change(self, account: str, iccid: str) -> None: ...
-    def top_up(self, account: str, iccid: str, amount: str) -> dict[str, Any]: ...
-    def buy_addon(self, account: str, iccid: str, addon: str) -> None: ...
-    def renew(self, account: str, iccid: str) -> dict[str, Any]: ...
-    def reactivate(self, account: str, iccid: str) -> None: ...
-    def suspend(self, account: str, iccid: str) -> None: ...
-    def resume(self, account: str, iccid: str) -> None: ...
-    def verify_identity(self, account: str, iccid: str, name: str, id_number: str) -> None: ...
-    def rebind_device(self, account: str, iccid: str, imei: str) -> None: ...
-    def unbind_device(self, account: str, iccid: str) -> None: ...
-    def set_auto_renew(self, account: str, iccid: str, enabled: bool) -> None: ...
-    def appeal_region(self, account: str, iccid: str) -> None: ...
-    def report_lost(self, account: str, iccid: str) -> None: ...
-    def swap(self, account: str, iccid: str) -> str: ...
-    def request_cancellation(self, account: str, iccid: str, document: str) -> dict[str, Any]: ...
-    def request_refund(self, account: str, iccid: str, kind: str, *, payment: int | None = None,
-                       to_iccid: str | None = None) -> dict[str, Any]: ...
-    def batch(self, account: str, operation: str, csv: bytes, *, document: str | None = None) -> dict[str, Any]: ...
-    def create_pool(self, account: str, carrier: str, name: str) -> str: ...
-    def add_to_pool(self, account: str, pool: str, iccid: str) -> None: ...
 
     # ---------------------------------------------------------------- observations
     def card(self, account: str, iccid: str) -> dict[str, Any]:
@@ -148,6 +133,32 @@ class Target(Protocol):
 
     def close(self) -> None:
         """Release connections; the target is not used again."""
+
+
+#: What the runner reads of an operation's native answer; other operations' answers are used as they are.
+RESULTS: dict[str, Callable[[Any], Any]] = {
+    "open_card": lambda body: body["iccid"],
+    "swap": lambda body: body["iccid"],
+    "change_plan": lambda body: (body.get("pending_change") or {}).get("effective_at"),  # none: applied at once
+    "create_pool": lambda body: body["id"],
+}
+
+
+def perform(target: Any, operation: str, account: str, args: dict[str, Any]) -> Any:
+    """Run a platform operation on ``target``: through its generic ``call`` (the built-in targets), or through a
+    method named after the operation (adapters written one method per operation)."""
+    generic = getattr(target, "call", None)
+    if generic is not None:
+        body = generic(operation, account, args)
+        read = RESULTS.get(operation)
+        return read(body) if read is not None else body
+    method = getattr(target, operation, None)
+    if method is None:
+        needs = OPERATION(operation).capability
+        raise TargetError(f"{getattr(target, 'name', target)} has no operation {operation} (neither call() nor a "
+                          f"method of that name){f'; it does not declare {needs!r}' if needs else ''}, so the runner "
+                          "should not have asked")
+    return method(account, **args)
 
 
 def missing_capabilities(target: Target, needed: set[str]) -> list[str]:

@@ -43,8 +43,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     sim = Simulation(seed=args.seed, profiles=profiles, start=args.start)
     spec = FleetSpec(accounts=args.accounts or max(1, args.cards // 50), cards=args.cards, seed=args.seed)
     rng = random.Random(args.seed)
-    out.print(f"[bold]carriersim demo[/]: {spec.cards} cards of {', '.join(sim.carriers)} for {spec.accounts} "
+    out.print(f"[bold]carriersim demo[/]: {spec.cards} cards of {', '.join(sim.carrier_ids())} for {spec.accounts} "
               f"accounts, {args.months} months from {sim.iso(sim.now)} (seed {args.seed})")
+    plans = {(c, p.code): p for c in sim.carrier_ids() for p in sim.plans(c)}
     t0 = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=_console(stderr=True), transient=True,
@@ -52,44 +53,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
         task = progress.add_task("building fleet", total=spec.cards)
         fleet = generate(sim, spec, progress=lambda done, _: progress.update(task, completed=done))
         progress.update(task, completed=spec.cards)
+        plan_of = {c.iccid: plans[(c.carrier, c.plan)] for c in sim.cards() if c.plan is not None}
         months = progress.add_task("simulating months", total=args.months)
         for _ in range(args.months):
             for iccid in rng.sample(fleet.cards, int(len(fleet.cards) * 0.5)):
-                card = sim.by_iccid[iccid]
+                plan = plan_of[iccid]
                 share = rng.uniform(1.0, 1.3) if rng.random() < 0.1 else rng.uniform(0.0, 0.8)
-                sim.report_usage(iccid, kb=int(card.plan.quota_kb * share / card.plan.term_months))
+                sim.report_usage(iccid, kb=int(plan.quota_kb * share / plan.term_months))
             sim.advance(by="1 month")
             progress.advance(months)
     elapsed = time.perf_counter() - t0
 
     table = Table(title=f"Cards by state on {sim.iso(sim.now)}")
-    states = ["testing", "ready", "active", "suspended", "retained", "pending_cancel", "cancelled"]
+    states = [State.TESTING, State.READY, State.ACTIVE, State.SUSPENDED, State.RETAINED, State.PENDING_CANCEL,
+              State.CANCELLED]
     table.add_column("carrier")
     for s in states:
-        table.add_column(s, justify="right", no_wrap=True, min_width=len(s))
-    counts = collections.Counter((c.profile.id, c.state.label) for c in sim.cards)
-    for carrier in sim.carriers:
-        table.add_row(carrier, *[str(counts[(carrier, s)]) for s in states])
+        table.add_column(s.label, justify="right", no_wrap=True, min_width=len(s.label))
+    counts = sim.count_cards()
+    for carrier in sim.carrier_ids():
+        table.add_row(carrier, *[str(counts.get((carrier, s), 0)) for s in states])
     out.print(table)
 
-    kinds = collections.Counter(sim.events.kind)
-    money: collections.Counter[int] = collections.Counter()
-    for k, amount in zip(sim.events.kind, sim.events.amount):
-        if k in (Kind.CHARGE, Kind.PAYMENT):
-            money[k] += amount
-    out.print(f"{len(sim.events)} events: " + ", ".join(f"{Kind(k).label} {n}" for k, n in kinds.most_common(8)))
+    kinds, money = sim.event_totals()
+    out.print(f"{sum(kinds.values())} events: " + ", ".join(f"{k.label} {n}" for k, n in kinds.most_common(8)))
     out.print(f"paid in {to_cny(money[Kind.PAYMENT])} CNY, charged {to_cny(-money[Kind.CHARGE])} CNY")
-    sample = next((c for c in sim.cards if c.phase == State.CANCELLED and c.cancel_cause == "retention_expired"), None)
+    sample = next((c for c in sim.cards() if c.cancellation is not None
+                   and c.cancellation.cause == "retention_expired"), None)
     if sample is not None and not args.quiet:
-        out.print(f"\n[bold]One card's life[/] ({sample.iccid}, {sample.profile.id}, {sample.plan.code}):")
+        out.print(f"\n[bold]One card's life[/] ({sample.iccid}, {sample.carrier}, {sample.plan}):")
         for ev in sim.history(sample.iccid):
-            if ev["kind"] in ("state_changed", "expired", "renewed", "charge"):
-                what = f"{ev['kind']} {ev.get('amount', '')}"
-                if ev["kind"] == "state_changed":
-                    what = f"{ev['old_state']} → {ev['new_state']}"
-                    if ev["reasons"]:
-                        what += f" ({ev['change']} {', '.join(ev['reasons'])})"
-                out.print(f"  {ev['time'][:19]}  {what}  [dim]{ev['cause']}[/]")
+            if ev.kind in (Kind.STATE_CHANGED, Kind.EXPIRED, Kind.RENEWED, Kind.CHARGE):
+                what = f"{ev.kind.label} {to_cny(ev.amount) if ev.amount is not None else ''}"
+                if ev.kind == Kind.STATE_CHANGED:
+                    what = f"{ev.old_state} → {ev.new_state}"
+                    if ev.reasons:
+                        what += f" ({ev.change} {', '.join(ev.reasons.names())})"
+                out.print(f"  {ev.time.isoformat()[:19]}  {what}  [dim]{ev.cause.label}[/]")
     out.print(f"\n[green]done[/] in {elapsed:.1f}s of real time for {args.months} simulated months")
     return 0
 
@@ -147,7 +147,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     """Snapshots of a --db file while no server uses it (a running server refuses a second user of its file)."""
     from .durable.store import StoreError
     from .http.app import STATE, create_app
-    from .http.durability import snapshot_view
+    from .durable.journal import snapshot_view
 
     out = _console()
     if args.action != "import" and not Path(args.db).exists():

@@ -20,6 +20,7 @@ from .errors import SimError
 from .events import CHANGE_ADDED, CHANGE_NONE, CHANGE_REMOVED, EventLog, Kind
 from .model import Account, Card, Cause, Pool, Reason, State
 from .profile import CarrierProfile, builtin_profiles
+from .records import AdvanceResult
 from .timeutil import (Instant, add_cycles, add_duration, cycle_start_on_or_before, parse_duration, parse_instant,
                        to_datetime, to_iso, zone)
 
@@ -119,7 +120,7 @@ class Engine:
             return add_duration(self.now, parse_duration(by), self.tz)
         return parse_instant(to, self.tz)
 
-    def advance(self, to: object = None, by: object = None) -> dict[str, Any]:
+    def advance(self, to: object = None, by: object = None) -> AdvanceResult:
         """Move the clock forward, running every due job in time order; return when the world has settled."""
         target = self.resolve_target(to, by)
         if target < self.now:
@@ -135,8 +136,8 @@ class Engine:
             self._handlers[due.kind](self, due)
             jobs += 1
         self.now = target
-        return {"from": self.iso(start), "to": self.iso(target), "jobs": jobs,
-                "events": len(self.events) - first_event}
+        return AdvanceResult(to_datetime(start, self.tz), to_datetime(target, self.tz), jobs,
+                             len(self.events) - first_event)
 
     def iso(self, ts: Instant | None, tz: tzinfo | None = None) -> str | None:
         return None if ts is None else to_iso(ts, tz or self.tz)

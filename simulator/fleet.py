@@ -49,10 +49,11 @@ def generate(sim: Simulation, spec: FleetSpec, progress: Callable[[int, int], No
     rng = random.Random(spec.seed)
     fake = Faker("zh_CN")
     fake.seed_instance(rng.randrange(2**32))
-    carriers = list(spec.carriers or sim.carriers)
-    unknown = [c for c in carriers if c not in sim.carriers]
+    loaded = sim.carrier_ids()
+    carriers = list(spec.carriers or loaded)
+    unknown = [c for c in carriers if c not in loaded]
     if unknown:
-        raise ValueError(f"unknown carrier(s) {', '.join(unknown)}; loaded: {', '.join(sim.carriers)}")
+        raise ValueError(f"unknown carrier(s) {', '.join(unknown)}; loaded: {', '.join(loaded)}")
     fleet = Fleet()
     for _ in range(spec.accounts):
         if rng.random() < spec.personal_share:
@@ -68,7 +69,7 @@ def generate(sim: Simulation, spec: FleetSpec, progress: Callable[[int, int], No
     for n in range(spec.cards):
         account = fleet.accounts[n % len(fleet.accounts)] if n < len(fleet.accounts) else rng.choice(fleet.accounts)
         carrier = carriers[n % len(carriers)]
-        plans = list(sim.carriers[carrier].profile.plans.values())
+        plans = sim.plans(carrier)
         plan = rng.choice(plans)
         extra = plan.price * rng.randint(*spec.months_prepaid) // plan.term_months
         iccid = sim.open_card(account, carrier, plan.code, payment=f"{(plan.price + extra) / 100:.2f}",

@@ -31,6 +31,9 @@ class State(IntEnum):
     def label(self) -> str:
         return self.name.lower()
 
+    def __str__(self) -> str:
+        return self.label
+
 
 class Reason(IntEnum):
     """LIFE-2: why a card is suspended. A card carries a *set* of reasons, a bit mask of these values; LIFE-3:

@@ -12,9 +12,13 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+from types import SimpleNamespace
+
 from carriersim.simulator import SimError, Simulation
 from carriersim.simulator.batch_files import write_template
+from carriersim.simulator.http import views as native
 from carriersim.simulator.identifiers import make_imei
+from carriersim.simulator.money import to_cny
 
 DOC = "91350100M000100Y43"  # the `acct` fixture's credit code (business licence)
 
@@ -76,20 +80,66 @@ def t(day: str, time: str = "00:00:00") -> str:
     return f"{day}T{time}+08:00"
 
 
-def view(sim: Simulation, iccid: str) -> dict:
-    """The card as the platform shows it."""
-    return sim.card(iccid)
+# The engine's reads return typed records (money in fen, datetimes, enums); the rule tests below read them in the
+# native API's JSON shape ("5.00", ISO text, labels), the form the rules' boundaries were written down in.
+
+def view(sim: Simulation, iccid: str, account: str | None = None) -> dict:
+    """The card as the platform shows it (native shape)."""
+    return native.card(sim.card(iccid, account))
+
+
+def history_of(sim: Simulation, iccid: str, account: str | None = None) -> list[dict]:
+    return [native.event(e) for e in sim.history(iccid, account)]
+
+
+def ledger_of(sim: Simulation, iccid: str, account: str | None = None) -> list[dict]:
+    return [native.ledger_entry(e) for e in sim.ledger(iccid, account)]
+
+
+def certificate_of(sim: Simulation, account: str, iccid: str) -> dict:
+    return native.certificate(sim.certificate(account, iccid))
+
+
+def cancel_request(sim: Simulation, account: str, iccid: str, document: str) -> dict:
+    return native.review(sim.request_cancellation(account, iccid, document))
+
+
+def refund(sim: Simulation, account: str, iccid: str, kind: str, **kw: Any) -> str:
+    """A refund's amount as CNY text."""
+    return to_cny(sim.request_refund(account, iccid, kind, **kw))
+
+
+def plan_change(sim: Simulation, account: str, iccid: str, plan: str) -> str:
+    """When a plan change takes effect, as ISO text."""
+    return sim.change_plan(account, iccid, plan).isoformat()
+
+
+def use(sim: Simulation, iccid: str, **kw: Any) -> SimpleNamespace:
+    """A usage report's result in the native shape (state and reasons as words)."""
+    return SimpleNamespace(**native.usage_result(sim.report_usage(iccid, **kw)))
+
+
+def batch_of(sim: Simulation, account: str, operation: str, data: bytes, filename: str, **kw: Any) -> dict:
+    return native.batch(sim.batch(account, operation, data, filename, **kw))
+
+
+def events_of(sim: Simulation, cursor: int = 0) -> list[dict]:
+    return [native.event(e) for e in sim.events_since(cursor, 10**9)[0]]
+
+
+def balance_of(sim: Simulation, account: str) -> str:
+    return to_cny(sim.account(account).balance)
 
 
 def state(sim: Simulation, iccid: str) -> tuple[str, list[str]]:
     """The card's (state, reasons)."""
-    card = sim.card(iccid)
+    card = view(sim, iccid)
     return card["state"], card["reasons"]
 
 
 def kinds(sim: Simulation, iccid: str, *wanted: str) -> list[dict]:
     """The card's history events whose kind is one of ``wanted``."""
-    return [e for e in sim.history(iccid) if e["kind"] in wanted]
+    return [e for e in history_of(sim, iccid) if e["kind"] in wanted]
 
 
 def state_events(sim: Simulation, iccid: str) -> list[dict]:
@@ -100,7 +150,7 @@ def state_events(sim: Simulation, iccid: str) -> list[dict]:
 def changes(sim: Simulation, iccid: str, since: int = 0) -> list[tuple]:
     """(old, new, reasons, change, cause, time) of each state change from history index ``since`` on."""
     return [(e["old_state"], e["new_state"], e["reasons"], e["change"], e["cause"], e["time"])
-            for e in sim.history(iccid)[since:] if e["kind"] == "state_changed"]
+            for e in history_of(sim, iccid)[since:] if e["kind"] == "state_changed"]
 
 
 def wrong_check_digit(iccid: str) -> str:

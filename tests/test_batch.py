@@ -11,7 +11,8 @@ from __future__ import annotations
 import random
 
 import pytest
-from conftest import DOC, cancellable, new_imei, open_active, refused, wrong_check_digit, xlsx_from_template
+from conftest import (batch_of, DOC, cancel_request, cancellable, certificate_of, history_of, ledger_of, new_imei, open_active, refused, use,
+    view, wrong_check_digit, xlsx_from_template)
 
 from carriersim.simulator import SimError, Simulation
 from carriersim.simulator.batch_files import write_template
@@ -31,7 +32,7 @@ def batch_file(fmt: str, operation: str, rows: list[list[object]]) -> tuple[byte
 
 def run(sim: Simulation, account: str, operation: str, rows: list[list[object]], fmt: str = "csv", **kw):
     data, name = batch_file(fmt, operation, rows)
-    return sim.batch(account, operation, data, name, **kw)
+    return batch_of(sim, account, operation, data, name, **kw)
 
 
 def codes(result: dict) -> list[tuple[int, bool, str | None]]:
@@ -69,18 +70,18 @@ def test_batch1_can2_fifty_accepted_cards_reviewed_in_one_working_day(sim, acct,
     goods = [r for r in result["rows"] if r["ok"]]
     assert [r["iccid"] for r in goods] == good
     assert all((r["review"], r["due"], r.get("code")) == ("standard", FAST, None) for r in goods)
-    assert all(sim.card(i)["state"] == "pending_cancel" for i in good)
-    requested = [e for e in sim.history(good[0]) if e["kind"] == "cancellation_requested"][0]
+    assert all(view(sim, i)["state"] == "pending_cancel" for i in good)
+    requested = [e for e in history_of(sim, good[0]) if e["kind"] == "cancellation_requested"][0]
     assert requested["detail"]["batch_size"] == 50 and requested["detail"]["working_days"] == 1
     # the bad rows changed nothing
-    assert all(sim.card(c)["state"] == "active" for c in cards.values())
-    assert sim.card(cards["foreign"])["cancellation"] is None
+    assert all(view(sim, c)["state"] == "active" for c in cards.values())
+    assert view(sim, cards["foreign"])["cancellation"] is None
     sim.advance(to="2027-01-03T23:59:59")
-    assert all(sim.card(i)["state"] == "pending_cancel" for i in good)
+    assert all(view(sim, i)["state"] == "pending_cancel" for i in good)
     sim.advance(to=FAST)
-    assert all(sim.card(i)["state"] == "cancelled" for i in good)
-    assert all(sim.certificate(acct, i)["cancelled_at"] == FAST for i in good)
-    assert all(sim.card(c)["state"] == "active" for c in cards.values())
+    assert all(view(sim, i)["state"] == "cancelled" for i in good)
+    assert all(certificate_of(sim, acct, i)["cancelled_at"] == FAST for i in good)
+    assert all(view(sim, c)["state"] == "active" for c in cards.values())
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
@@ -90,12 +91,12 @@ def test_batch1_can2_fifty_rows_but_49_accepted_takes_normal_review(sim, acct, o
     result = run(sim, acct, "cancel", [[i] for i in good + bad[:1]], fmt, document=DOC)
     assert (result["succeeded"], result["failed"]) == (49, 1)
     assert all((r["review"], r["due"]) == ("standard", NORMAL) for r in result["rows"] if r["ok"])
-    requested = [e for e in sim.history(good[-1]) if e["kind"] == "cancellation_requested"][0]
+    requested = [e for e in history_of(sim, good[-1]) if e["kind"] == "cancellation_requested"][0]
     assert requested["detail"]["batch_size"] == 49 and requested["detail"]["working_days"] == 3
     sim.advance(to="2027-01-05T23:59:59")
-    assert all(sim.card(i)["state"] == "pending_cancel" for i in good)
+    assert all(view(sim, i)["state"] == "pending_cancel" for i in good)
     sim.advance(to=NORMAL)
-    assert all(sim.card(i)["state"] == "cancelled" for i in good)
+    assert all(view(sim, i)["state"] == "cancelled" for i in good)
 
 
 def test_batch1_can2_small_batch_with_bad_rows_normal_review(sim, acct, other):
@@ -140,7 +141,7 @@ def test_batch1_cancel_with_wrong_document_refuses_each_row(sim, acct):
 
 def test_batch1_cancel_rows_refused_by_state(sim, acct):
     pending = cancellable(sim, acct)
-    sim.request_cancellation(acct, pending, DOC)
+    cancel_request(sim, acct, pending, DOC)
     [stock] = sim.add_inventory("cmcc", 1)
     good = cancellable(sim, acct)
     result = run(sim, acct, "cancel", [[pending], [stock], [good]], document=DOC)
@@ -155,7 +156,7 @@ def test_batch1_suspend_every_row_checked(sim, acct, other):
     manual = open_active(sim, acct)
     sim.suspend(acct, manual)
     over = open_active(sim, acct, imei=(imei := new_imei()))
-    sim.report_usage(over, mb=100, imei=imei)  # quota-stopped: MAN-1 refuses
+    use(sim, over, mb=100, imei=imei)  # quota-stopped: MAN-1 refuses
     foreign = open_active(sim, other)
     gone = open_active(sim, acct)
     sim.swap(acct, gone)
@@ -168,8 +169,8 @@ def test_batch1_suspend_every_row_checked(sim, acct, other):
         (8, False, "invalid_row"), (9, False, "card_cancelled"), (10, True, None)]
     assert "duplicate of row 2" in result["rows"][6]["message"]
     assert (result["succeeded"], result["failed"]) == (2, 7)
-    assert sim.card(a)["reasons"] == ["manual"] and sim.card(b)["reasons"] == ["manual"]
-    assert sim.card(over)["reasons"] == ["quota"] and sim.card(foreign)["reasons"] == []
+    assert view(sim, a)["reasons"] == ["manual"] and view(sim, b)["reasons"] == ["manual"]
+    assert view(sim, over)["reasons"] == ["quota"] and view(sim, foreign)["reasons"] == []
 
 
 def test_batch1_another_accounts_row_looks_like_a_missing_card(sim, acct, other):
@@ -186,7 +187,7 @@ def test_batch1_resume_from_xlsx(sim, acct):
     sim.suspend(acct, a)
     result = run(sim, acct, "resume", [[a], [b]], "xlsx")
     assert codes(result) == [(2, True, None), (3, False, "not_manually_suspended")]
-    assert sim.card(a)["state"] == "active"
+    assert view(sim, a)["state"] == "active"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
@@ -195,21 +196,21 @@ def test_batch1_top_up_amounts(sim, acct, fmt):
     rows = [[cards[0], "10"], [cards[1], "0.01"], [cards[2], "-5"], [cards[3], None]]
     result = run(sim, acct, "top_up", rows, fmt)
     assert codes(result) == [(2, True, None), (3, True, None), (4, False, "invalid_row"), (5, False, "invalid_row")]
-    assert [sim.card(c)["balance"] for c in cards] == ["10.00", "0.01", "0.00", "0.00"]
-    assert sim.ledger(cards[0])[-1]["item"] == "top_up"
+    assert [view(sim, c)["balance"] for c in cards] == ["10.00", "0.01", "0.00", "0.00"]
+    assert ledger_of(sim, cards[0])[-1]["item"] == "top_up"
 
 
 def test_batch1_xlsx_numeric_amount_cells(sim, acct):
     a = open_active(sim, acct, payment="5")
     result = run(sim, acct, "top_up", [[a, 12.5]], "xlsx")
-    assert result["succeeded"] == 1 and sim.card(a)["balance"] == "12.50"
+    assert result["succeeded"] == 1 and view(sim, a)["balance"] == "12.50"
 
 
 def test_batch1_set_auto_renew(sim, acct):
     a, b = open_active(sim, acct), open_active(sim, acct)
     result = run(sim, acct, "set_auto_renew", [[a, "否"], [b, "maybe"]])
     assert codes(result) == [(2, True, None), (3, False, "invalid_row")]
-    assert sim.card(a)["auto_renew"] is False and sim.card(b)["auto_renew"] is True
+    assert view(sim, a)["auto_renew"] is False and view(sim, b)["auto_renew"] is True
 
 
 def test_batch1_change_plan_rows(sim, acct):
@@ -218,10 +219,10 @@ def test_batch1_change_plan_rows(sim, acct):
     result = run(sim, acct, "change_plan", rows)
     assert codes(result) == [(2, True, None), (3, False, "plan_change_not_allowed"),
                              (4, False, "insufficient_balance"), (5, False, "plan_not_found")]
-    assert sim.card(ok)["pending_change"] == {"plan": "CMCC-M1G", "effective_at": "2027-02-01T00:00:00+08:00"}
+    assert view(sim, ok)["pending_change"] == {"plan": "CMCC-M1G", "effective_at": "2027-02-01T00:00:00+08:00"}
     withdrawn = run(sim, acct, "withdraw_plan_change", [[ok], [same]])
     assert codes(withdrawn) == [(2, True, None), (3, False, "no_pending_change")]
-    assert sim.card(ok)["pending_change"] is None
+    assert view(sim, ok)["pending_change"] is None
 
 
 def test_batch1_activate_rows(sim, acct):
@@ -232,8 +233,8 @@ def test_batch1_activate_rows(sim, acct):
     result = run(sim, acct, "activate", rows, "xlsx")
     assert codes(result) == [(2, True, None), (3, True, None), (4, False, "invalid_imei"),
                              (5, False, "invalid_state")]
-    assert sim.card(ready[0])["imei"] == imei and sim.card(ready[0])["state"] == "active"
-    assert sim.card(ready[1])["state"] == "active" and sim.card(ready[2])["state"] == "ready"
+    assert view(sim, ready[0])["imei"] == imei and view(sim, ready[0])["state"] == "active"
+    assert view(sim, ready[1])["state"] == "active" and view(sim, ready[2])["state"] == "ready"
 
 
 def test_batch1_rows_of_a_carrier_in_maintenance_fail_alone(sim, acct):
@@ -242,13 +243,13 @@ def test_batch1_rows_of_a_carrier_in_maintenance_fail_alone(sim, acct):
     sim.start_maintenance("cmcc", duration="1 hour")
     result = run(sim, acct, "suspend", [[mobile], [telecom]])
     assert codes(result) == [(2, False, "carrier_unavailable"), (3, True, None)]
-    assert sim.card(telecom)["reasons"] == ["manual"]
+    assert view(sim, telecom)["reasons"] == ["manual"]
 
 
 def test_batch1_chinese_header_gbk_csv_and_blank_lines(sim, acct):
     a, b = open_active(sim, acct), open_active(sim, acct)
     data = f"卡号,备注\r\n{a},一号\r\n\r\n{b},二号\r\n".encode("gbk")
-    result = sim.batch(acct, "suspend", data, "停机.csv")
+    result = batch_of(sim, acct, "suspend", data, "停机.csv")
     assert codes(result) == [(2, True, None), (4, True, None)]
 
 

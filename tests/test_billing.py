@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import open_active, refused, state_events, view
+from conftest import balance_of, history_of, ledger_of, open_active, refused, state_events, use, view
 from carriersim.simulator import Simulation
 
 KB = 1024  # KB per MB
@@ -16,7 +16,7 @@ KB = 1024  # KB per MB
 
 def items(sim: Simulation, iccid: str) -> list[tuple[str, str | None, str, str]]:
     """The ledger as (time, item, amount, running balance)."""
-    return [(r["time"], r["item"], r["amount"], r["balance"]) for r in sim.ledger(iccid)]
+    return [(r["time"], r["item"], r["amount"], r["balance"]) for r in ledger_of(sim, iccid)]
 
 
 def arrears_card(sim: Simulation, acct: str, carrier: str, plan: str, price: str, quota_mb: int) -> str:
@@ -24,7 +24,7 @@ def arrears_card(sim: Simulation, acct: str, carrier: str, plan: str, price: str
     overage puts it in arrears (QUOTA-5 -> BILL-4)."""
     iccid = open_active(sim, acct, carrier, plan, payment=price, auto_suspend=False)
     assert view(sim, iccid)["balance"] == "0.00"
-    sim.report_usage(iccid, kb=quota_mb * KB + 1)
+    use(sim, iccid, kb=quota_mb * KB + 1)
     return iccid
 
 
@@ -36,7 +36,7 @@ def test_bill1_open_refused_one_fen_below_price_creates_nothing(sim, acct):
     assert e.status == 402
     assert sim.dump()["accounts"][0]["cards"] == []
     assert sim.dump()["cards"] == []
-    assert sim.account_balance(acct) == "0.00"
+    assert balance_of(sim, acct) == "0.00"
 
 
 def test_bill1_open_refused_with_zero_payment(sim, acct):
@@ -55,16 +55,16 @@ def test_bill1_open_with_exact_price_leaves_zero_balance(sim, acct):
 
 def test_bill1_payment_recorded_then_price_charged(sim, acct):
     iccid = sim.open_card(acct, "ctcc", "CTCC-M300", payment="20")
-    kinds = [(e["kind"], e.get("amount")) for e in sim.history(iccid) if e["kind"] in ("payment", "charge")]
+    kinds = [(e["kind"], e.get("amount")) for e in history_of(sim, iccid) if e["kind"] in ("payment", "charge")]
     assert kinds == [("payment", "20.00"), ("charge", "-8.00")]
     assert view(sim, iccid)["balance"] == "12.00"
-    assert sim.account_balance(acct) == "12.00"
+    assert balance_of(sim, acct) == "12.00"
 
 
 def test_bill1_default_payment_is_the_plan_price(sim, acct):
     iccid = sim.open_card(acct, "cucc", "CUCC-A6G")
     assert view(sim, iccid)["balance"] == "0.00"
-    assert [r["amount"] for r in sim.ledger(iccid)] == ["80.00", "-80.00"]
+    assert [r["amount"] for r in ledger_of(sim, iccid)] == ["80.00", "-80.00"]
 
 
 def test_bill1_testing_card_is_opened_paid(sim, acct):
@@ -113,30 +113,30 @@ def test_bill2_monthly_plan_renewed_at_cycle_start_not_a_second_before(sim, acct
     card = view(sim, iccid)
     assert card["balance"] == "90.00"
     assert card["term_start"] == "2027-02-01T00:00:00+08:00" and card["term_end"] == "2027-03-01T00:00:00+08:00"
-    charge = [e for e in sim.history(iccid) if e["kind"] == "charge"][-1]
+    charge = [e for e in history_of(sim, iccid) if e["kind"] == "charge"][-1]
     assert (charge["time"], charge["cause"], charge["amount"]) == ("2027-02-01T00:00:00+08:00", "clock", "-5.00")
-    renewed = [e for e in sim.history(iccid) if e["kind"] == "renewed"]
+    renewed = [e for e in history_of(sim, iccid) if e["kind"] == "renewed"]
     assert [(e["time"], e["cause"], e["detail"]["plan"]) for e in renewed] == [
         ("2027-02-01T00:00:00+08:00", "clock", "CMCC-M100")]
 
 
 def test_bill2_monthly_usage_resets_at_cycle_start(sim, acct):
     iccid = open_active(sim, acct)
-    sim.report_usage(iccid, mb=60)
+    use(sim, iccid, mb=60)
     sim.advance(to="2027-01-31T23:59:59")
     assert view(sim, iccid)["usage"]["cycle_mb"] == 60.0
     assert view(sim, iccid)["usage"]["quota_used_mb"] == 60.0
     sim.advance(by="1 second")
     assert view(sim, iccid)["usage"]["cycle_mb"] == 0.0
     assert view(sim, iccid)["usage"]["quota_used_mb"] == 0.0
-    r = sim.report_usage(iccid, mb=100)  # the whole monthly quota is there again
+    r = use(sim, iccid, mb=100)  # the whole monthly quota is there again
     assert r.accepted_kb == 100 * KB and r.reasons == ["quota"]
 
 
 def test_bill2_one_cycle_start_per_month_across_several_months(sim, acct):
     iccid = open_active(sim, acct, payment="20")  # balance 15: three renewals
     sim.advance(to="2027-04-15")
-    renewals = [e["time"] for e in sim.history(iccid) if e["kind"] == "renewed"]
+    renewals = [e["time"] for e in history_of(sim, iccid) if e["kind"] == "renewed"]
     assert renewals == ["2027-02-01T00:00:00+08:00", "2027-03-01T00:00:00+08:00", "2027-04-01T00:00:00+08:00"]
     assert view(sim, iccid)["balance"] == "0.00"
 
@@ -144,7 +144,7 @@ def test_bill2_one_cycle_start_per_month_across_several_months(sim, acct):
 def test_bill2_retention_fee_charged_at_each_cycle_start(sim, acct):
     iccid = open_active(sim, acct, payment="20", auto_renew=False)
     sim.advance(to="2027-03-15")
-    fees = [(r["time"], r["amount"]) for r in sim.ledger(iccid) if r["item"] == "retention_fee"]
+    fees = [(r["time"], r["amount"]) for r in ledger_of(sim, iccid) if r["item"] == "retention_fee"]
     assert fees == [("2027-02-01T00:00:00+08:00", "-5.00"), ("2027-03-01T00:00:00+08:00", "-5.00")]
     assert view(sim, iccid)["balance"] == "5.00"
 
@@ -189,7 +189,7 @@ def test_bill3_monthly_term_started_on_new_years_eve_ends_next_year(sim, acct):
 
 def test_bill3_quarterly_plan_charged_once_per_term_with_monthly_quota(sim, acct):
     iccid = open_active(sim, acct, "cmcc", "CMCC-Q300", payment="48")  # balance 24: one renewal
-    sim.report_usage(iccid, mb=300)
+    use(sim, iccid, mb=300)
     assert view(sim, iccid)["reasons"] == ["quota"]
     sim.advance(to="2027-02-01")
     assert view(sim, iccid)["state"] == "active"  # monthly quota: reset each cycle
@@ -199,17 +199,17 @@ def test_bill3_quarterly_plan_charged_once_per_term_with_monthly_quota(sim, acct
     sim.advance(by="1 second")
     assert view(sim, iccid)["balance"] == "0.00"
     assert view(sim, iccid)["term_end"] == "2027-07-01T00:00:00+08:00"
-    assert [r["time"] for r in sim.ledger(iccid) if r["item"] == "CMCC-Q300"] == [
+    assert [r["time"] for r in ledger_of(sim, iccid) if r["item"] == "CMCC-Q300"] == [
         "2027-01-01T00:00:00+08:00", "2027-04-01T00:00:00+08:00"]
 
 
 def test_bill3_term_quota_spans_the_whole_term(sim, acct):
     iccid = open_active(sim, acct, "cmcc", "CMCC-Q3G", payment="72")  # balance 36: one renewal
-    sim.report_usage(iccid, mb=2000)
+    use(sim, iccid, mb=2000)
     sim.advance(to="2027-02-01")
     usage = view(sim, iccid)["usage"]
     assert usage["cycle_mb"] == 0.0 and usage["quota_used_mb"] == 2000.0  # the term's counter carries on
-    r = sim.report_usage(iccid, mb=1100)
+    r = use(sim, iccid, mb=1100)
     assert r.accepted_kb == 1072 * KB and r.refused_because == "quota"
     assert view(sim, iccid)["reasons"] == ["quota"]
     sim.advance(to="2027-03-31T23:59:59")
@@ -235,10 +235,10 @@ def test_bill3_expires_when_balance_is_one_fen_short(sim, acct):
     assert card["state"] == "retained"
     assert card["reasons"] == ["arrears", "expired"]  # the retention fee (5.00) drives it below zero
     assert card["balance"] == "-0.01"
-    expired = [e for e in sim.history(iccid) if e["kind"] == "expired"]
+    expired = [e for e in history_of(sim, iccid) if e["kind"] == "expired"]
     assert [(e["time"], e["detail"]["why"]) for e in expired] == [("2027-02-01T00:00:00+08:00",
                                                                    "insufficient_balance")]
-    assert [r["time"] for r in sim.ledger(iccid) if r["item"] == "CMCC-M100"] == ["2027-01-01T00:00:00+08:00"]
+    assert [r["time"] for r in ledger_of(sim, iccid) if r["item"] == "CMCC-M100"] == ["2027-01-01T00:00:00+08:00"]
 
 
 def test_bill3_auto_renew_off_expires_even_with_balance(sim, acct):
@@ -247,7 +247,7 @@ def test_bill3_auto_renew_off_expires_even_with_balance(sim, acct):
     card = view(sim, iccid)
     assert card["state"] == "retained" and card["reasons"] == ["expired"]
     assert card["balance"] == "90.00"  # only the retention fee
-    assert [e["detail"]["why"] for e in sim.history(iccid) if e["kind"] == "expired"] == ["auto_renew_off"]
+    assert [e["detail"]["why"] for e in history_of(sim, iccid) if e["kind"] == "expired"] == ["auto_renew_off"]
 
 
 def test_bill3_prepaid_term_used_before_auto_renewal(sim, acct):
@@ -267,13 +267,13 @@ def test_bill3_prepaid_term_used_before_auto_renewal(sim, acct):
 
 def test_bill4_balance_exactly_zero_is_not_arrears_one_fen_below_is(sim, acct):
     iccid = open_active(sim, acct, payment="5.29", auto_suspend=False)  # balance 0.29 = one MB of overage
-    sim.report_usage(iccid, mb=100)
-    sim.report_usage(iccid, kb=1)  # first started MB: 0.29
+    use(sim, iccid, mb=100)
+    use(sim, iccid, kb=1)  # first started MB: 0.29
     card = view(sim, iccid)
     assert card["balance"] == "0.00" and card["state"] == "active" and card["reasons"] == []
-    sim.report_usage(iccid, kb=KB - 1)  # still inside the first started MB
+    use(sim, iccid, kb=KB - 1)  # still inside the first started MB
     assert view(sim, iccid)["balance"] == "0.00"
-    r = sim.report_usage(iccid, kb=1)  # the second MB starts
+    r = use(sim, iccid, kb=1)  # the second MB starts
     assert r.accepted_kb == 1 and r.state == "suspended" and r.reasons == ["arrears"]
     card = view(sim, iccid)
     assert card["balance"] == "-0.29" and card["state"] == "suspended" and card["reasons"] == ["arrears"]
@@ -285,7 +285,7 @@ def test_bill4_balance_exactly_zero_is_not_arrears_one_fen_below_is(sim, acct):
 def test_bill4_card_in_arrears_carries_no_traffic(sim, acct):
     iccid = arrears_card(sim, acct, "cmcc", "CMCC-M100", "5", 100)
     assert view(sim, iccid)["balance"] == "-0.29"
-    r = sim.report_usage(iccid, mb=1)
+    r = use(sim, iccid, mb=1)
     assert (r.accepted_kb, r.refused_kb, r.refused_because) == (0, KB, "suspended")
     assert view(sim, iccid)["balance"] == "-0.29"
 
@@ -311,7 +311,7 @@ def test_bill5_cmcc_resumes_only_once_the_whole_arrears_are_paid(sim, acct):
     assert card["balance"] == "0.00" and card["state"] == "active" and card["reasons"] == []
     last = state_events(sim, iccid)[-1]
     assert (last["cause"], last["reasons"], last["change"]) == ("api", ["arrears"], "removed")
-    assert sim.report_usage(iccid, kb=1).accepted_kb == 1
+    assert use(sim, iccid, kb=1).accepted_kb == 1
 
 
 def test_bill5_cucc_resumes_automatically_on_payment(sim, acct):
@@ -333,7 +333,7 @@ def test_bill5_ctcc_needs_reactivate_after_paying(sim, acct):
     card = view(sim, iccid)
     assert card["balance"] == "0.00"
     assert card["state"] == "suspended" and card["reasons"] == ["arrears"]  # paid, not resumed
-    assert sim.report_usage(iccid, kb=1).refused_because == "suspended"
+    assert use(sim, iccid, kb=1).refused_because == "suspended"
     sim.advance(to="2027-01-20")
     assert view(sim, iccid)["reasons"] == ["arrears"]  # time does not resume it either
     sim.reactivate(acct, iccid)
@@ -385,7 +385,7 @@ def _ctcc_quota_and_arrears(sim: Simulation, acct: str) -> str:
     pool = sim.create_pool(acct, "ctcc", "pool")
     sim.add_to_pool(acct, pool, iccid)
     sim.add_to_pool(acct, pool, mate)
-    sim.report_usage(mate, mb=40)
+    use(sim, mate, mb=40)
     card = view(sim, iccid)
     assert card["reasons"] == ["quota", "arrears"] and card["state"] == "suspended"
     return iccid
@@ -396,7 +396,7 @@ def test_bill5_quota_and_arrears_paying_arrears_leaves_quota_until_next_cycle(si
     sim.reactivate(acct, iccid)  # arrears cleared
     card = view(sim, iccid)
     assert card["state"] == "suspended" and card["reasons"] == ["quota"]  # LIFE-3
-    assert sim.report_usage(iccid, kb=1).refused_because == "suspended"
+    assert use(sim, iccid, kb=1).refused_because == "suspended"
     sim.advance(to="2027-02-28T23:59:59")
     assert view(sim, iccid)["reasons"] == ["quota"]
     sim.advance(by="1 second")
@@ -409,14 +409,14 @@ def test_bill5_quota_and_arrears_next_cycle_lifts_quota_only(sim, acct):
     sim.advance(to="2027-03-01")
     card = view(sim, iccid)
     assert card["state"] == "suspended" and card["reasons"] == ["arrears"]  # quota gone, arrears not cleared
-    assert sim.report_usage(iccid, kb=1).refused_because == "suspended"
+    assert use(sim, iccid, kb=1).refused_because == "suspended"
     sim.reactivate(acct, iccid)
     assert view(sim, iccid)["state"] == "active"
 
 
 def test_bill5_cmcc_paying_arrears_on_quota_card_leaves_quota(sim, acct):
     iccid = open_active(sim, acct, "cmcc", "CMCC-Q3G", payment="36")  # balance 0
-    sim.report_usage(iccid, mb=3072)
+    use(sim, iccid, mb=3072)
     sim.advance(to="2027-04-01")
     assert view(sim, iccid)["reasons"] == ["quota", "arrears", "expired"]
     sim.top_up(acct, iccid, "5")  # pays the retention fee: arrears resume at once (cmcc)

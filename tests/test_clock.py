@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from conftest import view, history_of
+
 from carriersim.simulator import SimError, Simulation
 from carriersim.simulator.clock import JobKind, Scheduler
 from carriersim.simulator.timeutil import WorkCalendar, add_cycles, parse_duration, parse_instant
@@ -73,18 +75,18 @@ def test_cycle_start_is_one_job_per_carrier_not_per_card(sim, acct):
         sim.open_card(acct, "cmcc", "CMCC-M30")
     result = sim.advance(by="1 month")
     # the three carriers' cycle starts fall at the same instant and share one job; thirty cards add none
-    assert result["jobs"] == 1
+    assert result.jobs == 1
 
 
 def test_advance_runs_jobs_in_time_order_and_settles(sim, acct):
     from conftest import open_active
     iccid = open_active(sim, acct, "cmcc", "CMCC-M30", auto_renew=False)
     result = sim.advance(by="6 months")  # expiry at Feb 1, retention until May 1, cancelled then
-    card = sim.card(iccid)
+    card = view(sim, iccid)
     assert card["state"] == "cancelled"
-    times = [e["time"] for e in sim.history(iccid)]
+    times = [e["time"] for e in history_of(sim, iccid)]
     assert times == sorted(times)
-    assert result["to"] == "2027-07-01T00:00:00+08:00"
+    assert result.to.isoformat() == "2027-07-01T00:00:00+08:00"
 
 
 def test_scheduler_buckets_same_time_same_kind():

@@ -15,7 +15,7 @@ import random
 import pytest
 import yaml
 
-from conftest import changes, new_imei, open_active, refused, state, t
+from conftest import changes, history_of, new_imei, open_active, refused, state, t, use, view
 from carriersim.simulator import Simulation
 from carriersim.simulator.identifiers import make_credit_code, make_resident_id
 from carriersim.simulator.profile import parse_profile
@@ -44,7 +44,7 @@ def test_kyc1_unverified_card_suspended_at_the_grace_deadline(sim, person, carri
     sim.advance(to=t("2027-01-04", "09:30:00"))
     c = open_active(sim, person, carrier, PLAN[carrier])
     deadline_day = f"2027-01-{4 + grace:02d}"
-    card = sim.card(c)
+    card = view(sim, c)
     assert card["verified"] is False
     assert card["real_name_deadline"] == t(deadline_day, "09:30:00")  # the same time of day
 
@@ -59,7 +59,7 @@ def test_kyc1_unverified_card_suspended_at_the_grace_deadline(sim, person, carri
 
     sim.advance(to=t(f"2027-01-{5 + grace:02d}", "09:30:00"))  # a day later: still suspended
     assert state(sim, c) == ("suspended", ["unverified"])
-    usage = sim.report_usage(c, mb=1)
+    usage = use(sim, c, mb=1)
     assert (usage.accepted_kb, usage.refused_because) == (0, "suspended")
 
 
@@ -68,15 +68,15 @@ def test_kyc1_verification_restores_the_card(sim, person, rid):
     sim.advance(to=t("2027-01-10"))
     assert state(sim, c) == ("suspended", ["unverified"])
 
-    mark = len(sim.history(c))
+    mark = len(history_of(sim, c))
     sim.verify_identity(person, c, "李雷", rid)
-    card = sim.card(c)
+    card = view(sim, c)
     assert (card["state"], card["reasons"], card["verified"]) == ("active", [], True)
     assert card["real_name_deadline"] is None
-    kinds = [e["kind"] for e in sim.history(c)[mark:]]
+    kinds = [e["kind"] for e in history_of(sim, c)[mark:]]
     assert kinds == ["identity_verified", "state_changed"]
     assert changes(sim, c, mark) == [("suspended", "active", ["unverified"], "removed", "api", t("2027-01-10"))]
-    assert sim.report_usage(c, mb=1).accepted_kb == 1024
+    assert use(sim, c, mb=1).accepted_kb == 1024
 
 
 def test_kyc1_verified_within_grace_is_never_suspended(sim, person, rid):
@@ -85,16 +85,16 @@ def test_kyc1_verified_within_grace_is_never_suspended(sim, person, rid):
     sim.verify_identity(person, c, "李雷", rid)
     sim.advance(to=t("2027-03-01"))
     assert state(sim, c) == ("active", [])
-    assert not any("unverified" in e.get("reasons", []) for e in sim.history(c))
+    assert not any("unverified" in e.get("reasons", []) for e in history_of(sim, c))
 
 
 def test_kyc1_deadline_counts_from_activation_not_from_opening(sim, person):
     c = sim.open_card(person, "cmcc", "CMCC-M100")
-    assert sim.card(c)["real_name_deadline"] is None  # not activated yet: no grace running
+    assert view(sim, c)["real_name_deadline"] is None  # not activated yet: no grace running
     sim.advance(to=t("2027-01-10", "15:00:00"))
     assert state(sim, c) == ("ready", [])
     sim.activate(person, c, new_imei())
-    assert sim.card(c)["real_name_deadline"] == t("2027-01-17", "15:00:00")
+    assert view(sim, c)["real_name_deadline"] == t("2027-01-17", "15:00:00")
     sim.advance(to=t("2027-01-17", "14:59:59"))
     assert state(sim, c) == ("active", [])
     sim.advance(to=t("2027-01-17", "15:00:00"))
@@ -103,7 +103,7 @@ def test_kyc1_deadline_counts_from_activation_not_from_opening(sim, person):
 
 def test_kyc1_verified_account_cards_start_verified_with_no_deadline(sim, acct):
     c = open_active(sim, acct)
-    card = sim.card(c)
+    card = view(sim, c)
     assert card["verified"] is True and card["real_name_deadline"] is None
     sim.advance(to=t("2027-01-31"))
     assert state(sim, c) == ("active", [])
@@ -148,11 +148,11 @@ def test_kyc1_deadline_keeps_the_local_time_of_day_across_a_dst_change():
                      timezone="Europe/Berlin")
     person = sim.create_account("Anna", kind="personal")
     c = open_active(sim, person, "eudst", "CMCC-M100")
-    assert sim.card(c)["real_name_deadline"] == "2027-04-01T12:00:00+02:00"
+    assert view(sim, c)["real_name_deadline"] == "2027-04-01T12:00:00+02:00"
     sim.advance(to="2027-04-01T11:59:59+02:00")
-    assert sim.card(c)["reasons"] == []
+    assert view(sim, c)["reasons"] == []
     sim.advance(to="2027-04-01T12:00:00+02:00")
-    assert sim.card(c)["reasons"] == ["unverified"]
+    assert view(sim, c)["reasons"] == ["unverified"]
 
 
 # ---------------------------------------------------------------------------------------------------- BIND-1
@@ -161,20 +161,20 @@ def test_kyc1_deadline_keeps_the_local_time_of_day_across_a_dst_change():
 def test_bind1_activation_binds_and_another_device_suspends(sim, acct):
     bound, stranger = new_imei(), new_imei()
     c = open_active(sim, acct, imei=bound)
-    assert sim.card(c)["imei"] == bound
-    assert sim.report_usage(c, mb=1, imei=bound).accepted_kb == 1024
+    assert view(sim, c)["imei"] == bound
+    assert use(sim, c, mb=1, imei=bound).accepted_kb == 1024
 
-    mark = len(sim.history(c))
-    usage = sim.report_usage(c, mb=2, imei=stranger)
+    mark = len(history_of(sim, c))
+    usage = use(sim, c, mb=2, imei=stranger)
     assert (usage.accepted_kb, usage.refused_kb, usage.refused_because) == (0, 2048, "device")
     assert (usage.state, usage.reasons) == ("suspended", ["device"])
-    card = sim.card(c)
+    card = view(sim, c)
     assert card["imei"] == bound and card["usage"]["quota_used_mb"] == 1.0
     assert changes(sim, c, mark) == [("active", "suspended", ["device"], "added", "usage", t("2027-01-01"))]
-    assert [e["kind"] for e in sim.history(c)[mark:]] == ["state_changed", "usage_refused"]
+    assert [e["kind"] for e in history_of(sim, c)[mark:]] == ["state_changed", "usage_refused"]
 
     # the stop holds even back in the bound device, until a rebind request
-    assert sim.report_usage(c, mb=1, imei=bound).refused_because == "suspended"
+    assert use(sim, c, mb=1, imei=bound).refused_because == "suspended"
     sim.advance(to=t("2027-03-01"))
     assert state(sim, c) == ("suspended", ["device"])
 
@@ -182,43 +182,43 @@ def test_bind1_activation_binds_and_another_device_suspends(sim, acct):
 def test_bind1_rebind_clears_device_and_counts_a_device_change(sim, acct):
     first, second = new_imei(), new_imei()
     c = open_active(sim, acct, imei=first)
-    sim.report_usage(c, mb=1, imei=second)
-    assert sim.card(c)["device_changes"] == 0
+    use(sim, c, mb=1, imei=second)
+    assert view(sim, c)["device_changes"] == 0
 
-    mark = len(sim.history(c))
+    mark = len(history_of(sim, c))
     sim.rebind_device(acct, c, second)
-    card = sim.card(c)
+    card = view(sim, c)
     assert (card["state"], card["reasons"], card["imei"], card["device_changes"]) == ("active", [], second, 1)
     assert changes(sim, c, mark) == [("suspended", "active", ["device"], "removed", "api", t("2027-01-01"))]
-    assert sim.report_usage(c, mb=1, imei=second).accepted_kb == 1024
+    assert use(sim, c, mb=1, imei=second).accepted_kb == 1024
 
-    assert sim.report_usage(c, mb=1, imei=first).refused_because == "device"  # the old device is now the stranger
+    assert use(sim, c, mb=1, imei=first).refused_because == "device"  # the old device is now the stranger
     sim.rebind_device(acct, c, first)
-    assert (sim.card(c)["state"], sim.card(c)["device_changes"]) == ("active", 2)
+    assert (view(sim, c)["state"], view(sim, c)["device_changes"]) == ("active", 2)
 
 
 def test_bind1_first_usage_binds_when_activated_without_imei(sim, acct):
     c = sim.open_card(acct, "cmcc", "CMCC-M100")
     sim.activate(acct, c)
-    assert sim.card(c)["imei"] is None
+    assert view(sim, c)["imei"] is None
     first, second = new_imei(), new_imei()
 
-    assert sim.report_usage(c, mb=1, imei=first).accepted_kb == 1024
-    assert sim.card(c)["imei"] == first
-    bound = [e for e in sim.history(c) if e["kind"] == "device_bound"]
+    assert use(sim, c, mb=1, imei=first).accepted_kb == 1024
+    assert view(sim, c)["imei"] == first
+    bound = [e for e in history_of(sim, c) if e["kind"] == "device_bound"]
     assert [(e["cause"], e["detail"]["imei"]) for e in bound] == [("usage", first)]
 
-    assert sim.report_usage(c, mb=1, imei=second).refused_because == "device"
+    assert use(sim, c, mb=1, imei=second).refused_because == "device"
     assert state(sim, c) == ("suspended", ["device"])
-    assert sim.card(c)["device_changes"] == 0
+    assert view(sim, c)["device_changes"] == 0
 
 
 def test_bind1_rebind_without_mismatch_moves_the_binding_without_a_stop(sim, acct):
     c = open_active(sim, acct)
     new = new_imei()
-    mark = len(sim.history(c))
+    mark = len(history_of(sim, c))
     sim.rebind_device(acct, c, new)
-    card = sim.card(c)
+    card = view(sim, c)
     assert (card["state"], card["imei"], card["device_changes"]) == ("active", new, 1)
     assert changes(sim, c, mark) == []
 
@@ -241,20 +241,20 @@ def test_bind1_rebind_refusals_change_nothing(sim, acct, other):
 def test_bind1_rebind_to_the_bound_device_clears_the_stop_without_a_change(sim, acct):
     bound = new_imei()
     c = open_active(sim, acct, imei=bound)
-    sim.report_usage(c, mb=1, imei=new_imei())
+    use(sim, c, mb=1, imei=new_imei())
     sim.rebind_device(acct, c, bound)  # the customer confirms the original device
-    card = sim.card(c)
+    card = view(sim, c)
     assert (card["state"], card["imei"], card["device_changes"]) == ("active", bound, 0)
 
 
 def test_bind1_testing_card_used_in_another_device_gets_no_test_traffic(sim, acct):
     c = sim.open_card(acct, "cmcc", "CMCC-M100", testing=True)
     first, second = new_imei(), new_imei()
-    assert sim.report_usage(c, kb=100, imei=first).accepted_kb == 100  # binds on first use
-    assert sim.report_usage(c, kb=100, imei=second).refused_because == "device"
-    usage = sim.report_usage(c, kb=100, imei=first)
+    assert use(sim, c, kb=100, imei=first).accepted_kb == 100  # binds on first use
+    assert use(sim, c, kb=100, imei=second).refused_because == "device"
+    usage = use(sim, c, kb=100, imei=first)
     assert (usage.accepted_kb, usage.refused_because, usage.reasons) == (0, "suspended", ["device"])
-    assert sim.card(c)["usage"]["test_used_mb"] == round(100 / 1024, 3)
+    assert view(sim, c)["usage"]["test_used_mb"] == round(100 / 1024, 3)
 
 
 # ---------------------------------------------------------------------------------------------------- REG-1
@@ -264,12 +264,12 @@ def test_bind1_testing_card_used_in_another_device_gets_no_test_traffic(sim, acc
                                              for r in ("CN-XJ", "CN-FJ", "CN-GX", "CN-XZ", "CN-BJ")])
 def test_reg1_restricted_regions_per_carrier(sim, acct, carrier, region):
     c = open_active(sim, acct, carrier, PLAN[carrier])
-    usage = sim.report_usage(c, mb=1, region=region)
+    usage = use(sim, c, mb=1, region=region)
     if region in RESTRICTED[carrier]:
         assert (usage.accepted_kb, usage.refused_because) == (0, "region")
         assert state(sim, c) == ("suspended", ["region"])
         assert changes(sim, c)[-1] == ("active", "suspended", ["region"], "added", "usage", t("2027-01-01"))
-        refusal = [e for e in sim.history(c) if e["kind"] == "usage_refused"][-1]
+        refusal = [e for e in history_of(sim, c) if e["kind"] == "usage_refused"][-1]
         assert refusal["detail"]["region"] == region
     else:
         assert (usage.accepted_kb, usage.refused_because) == (1024, None)
@@ -278,28 +278,28 @@ def test_reg1_restricted_regions_per_carrier(sim, acct, carrier, region):
 
 def test_reg1_going_back_and_time_do_not_lift_only_appeal_does(sim, acct):
     c = open_active(sim, acct)
-    assert sim.report_usage(c, mb=1, region="CN-BJ").accepted_kb == 1024
-    assert sim.report_usage(c, mb=1, region="CN-XJ").refused_because == "region"
+    assert use(sim, c, mb=1, region="CN-BJ").accepted_kb == 1024
+    assert use(sim, c, mb=1, region="CN-XJ").refused_because == "region"
 
-    back = sim.report_usage(c, mb=1, region="CN-BJ")
+    back = use(sim, c, mb=1, region="CN-BJ")
     assert (back.accepted_kb, back.refused_because, back.reasons) == (0, "suspended", ["region"])
     sim.advance(to=t("2027-04-15"))  # cycle starts and renewals pass
     assert state(sim, c) == ("suspended", ["region"])
 
-    mark = len(sim.history(c))
+    mark = len(history_of(sim, c))
     sim.appeal_region(acct, c)
     assert state(sim, c) == ("active", [])
     assert changes(sim, c, mark) == [("suspended", "active", ["region"], "removed", "api", t("2027-04-15"))]
-    assert sim.report_usage(c, mb=1, region="CN-BJ").accepted_kb == 1024
+    assert use(sim, c, mb=1, region="CN-BJ").accepted_kb == 1024
 
 
 def test_reg1_a_second_restricted_region_adds_no_second_stop(sim, acct):
     c = open_active(sim, acct)
-    sim.report_usage(c, mb=1, region="CN-XJ")
-    mark = len(sim.history(c))
-    assert sim.report_usage(c, mb=1, region="CN-XZ").refused_because == "region"
+    use(sim, c, mb=1, region="CN-XJ")
+    mark = len(history_of(sim, c))
+    assert use(sim, c, mb=1, region="CN-XZ").refused_because == "region"
     assert changes(sim, c, mark) == []
-    assert [e["kind"] for e in sim.history(c)[mark:]] == ["usage_refused"]
+    assert [e["kind"] for e in history_of(sim, c)[mark:]] == ["usage_refused"]
     sim.appeal_region(acct, c)
     assert state(sim, c) == ("active", [])
 
@@ -307,14 +307,14 @@ def test_reg1_a_second_restricted_region_adds_no_second_stop(sim, acct):
 @pytest.mark.parametrize("name", ["Xinjiang", "xinjiang", "cn-xj", "新疆维吾尔自治区", "新疆"])
 def test_reg1_region_given_by_name(sim, acct, name):
     c = open_active(sim, acct)
-    assert sim.report_usage(c, mb=1, region=name).refused_because == "region"
+    assert use(sim, c, mb=1, region=name).refused_because == "region"
 
 
 @pytest.mark.parametrize("name, code", [("广西", "CN-GX"), ("西藏", "CN-XZ"), ("福建", "CN-FJ"), ("福建省", "CN-FJ")])
 def test_reg1_seed_short_names_of_restricted_provinces(sim, acct, name, code):
     c = open_active(sim, acct)
-    assert sim.report_usage(c, kb=1, region=name).refused_because == "region"
-    refusal = [e for e in sim.history(c) if e["kind"] == "usage_refused"][-1]
+    assert use(sim, c, kb=1, region=name).refused_because == "region"
+    refusal = [e for e in history_of(sim, c) if e["kind"] == "usage_refused"][-1]
     assert refusal["detail"]["region"] == code
 
 
@@ -328,11 +328,11 @@ def test_reg1_unknown_region_is_refused_and_changes_nothing(sim, acct):
 
 def test_reg1_appeal_without_region_stop_is_refused(sim, acct, other):
     c = open_active(sim, acct)
-    sim.report_usage(c, mb=1, imei=new_imei())  # suspended, but for device
+    use(sim, c, mb=1, imei=new_imei())  # suspended, but for device
     before = sim.digest()
     refused(sim, "not_region_restricted", sim.appeal_region, acct, c)
     assert sim.digest() == before
-    sim.report_usage(c, region="CN-XJ")
+    use(sim, c, region="CN-XJ")
     before = sim.digest()
     assert refused(sim, "card_not_found", sim.appeal_region, other, c).status == 404
     assert sim.digest() == before
@@ -342,10 +342,10 @@ def test_reg1_region_and_device_stack(sim, acct):
     c = open_active(sim, acct)
     stranger = new_imei()
     # from a restricted region in a strange device: region is checked first
-    assert sim.report_usage(c, mb=1, region="CN-XJ", imei=stranger).refused_because == "region"
+    assert use(sim, c, mb=1, region="CN-XJ", imei=stranger).refused_because == "region"
     assert state(sim, c) == ("suspended", ["region"])
     # back home, still in the strange device: device is added
-    assert sim.report_usage(c, mb=1, region="CN-BJ", imei=stranger).refused_because == "device"
+    assert use(sim, c, mb=1, region="CN-BJ", imei=stranger).refused_because == "device"
     assert state(sim, c) == ("suspended", ["region", "device"])
     sim.appeal_region(acct, c)
     assert state(sim, c) == ("suspended", ["device"])
@@ -355,18 +355,18 @@ def test_reg1_region_and_device_stack(sim, acct):
 
 def test_reg1_region_stop_on_a_testing_card_refuses_test_traffic(sim, acct):
     c = sim.open_card(acct, "cmcc", "CMCC-M100", testing=True)
-    assert sim.report_usage(c, kb=100, region="CN-XJ").refused_because == "region"
-    usage = sim.report_usage(c, kb=100, region="CN-BJ")
+    assert use(sim, c, kb=100, region="CN-XJ").refused_because == "region"
+    usage = use(sim, c, kb=100, region="CN-BJ")
     assert (usage.accepted_kb, usage.refused_because, usage.reasons) == (0, "suspended", ["region"])
     sim.appeal_region(acct, c)
-    assert sim.report_usage(c, kb=100, region="CN-BJ").accepted_kb == 100
+    assert use(sim, c, kb=100, region="CN-BJ").accepted_kb == 100
 
 
 def test_reg1_appeal_on_a_cancelled_card_is_refused(sim, acct):
     c = open_active(sim, acct, auto_renew=False)
-    sim.report_usage(c, region="CN-XJ")
+    use(sim, c, region="CN-XJ")
     sim.advance(to=t("2027-05-02"))  # expired, retained, cancelled at the retention limit (RET-2)
-    assert sim.card(c)["state"] == "cancelled"
+    assert view(sim, c)["state"] == "cancelled"
     before = sim.digest()
     refused(sim, "card_cancelled", sim.appeal_region, acct, c)
     assert sim.digest() == before
@@ -388,11 +388,11 @@ def test_reg1_bind1_bad_usage_amount_is_invalid_input_and_changes_nothing(sim, a
 def test_bind1_activation_binds_the_production_device_over_one_seen_in_testing(sim, acct):
     iccid = sim.open_card(acct, "cmcc", "CMCC-M100", payment="10", testing=True)
     test_rig, other_rig, device = new_imei(), new_imei(), new_imei()
-    sim.report_usage(iccid, kb=10, imei=test_rig)
-    sim.report_usage(iccid, kb=10, imei=other_rig)
-    assert sim.card(iccid)["reasons"] == ["device"]
+    use(sim, iccid, kb=10, imei=test_rig)
+    use(sim, iccid, kb=10, imei=other_rig)
+    assert view(sim, iccid)["reasons"] == ["device"]
     sim.activate(acct, iccid, device)
-    card = sim.card(iccid)
+    card = view(sim, iccid)
     assert (card["state"], card["imei"], card["device_changes"]) == ("active", device, 0)
-    assert sim.report_usage(iccid, kb=10, imei=device).accepted_kb == 10
-    assert sim.report_usage(iccid, kb=10, imei=test_rig).refused_because == "device"
+    assert use(sim, iccid, kb=10, imei=device).accepted_kb == 10
+    assert use(sim, iccid, kb=10, imei=test_rig).refused_because == "device"

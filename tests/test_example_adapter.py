@@ -15,7 +15,7 @@ from carriersim.conformance.examples.tinycmp.service import TinyCmp, add_months,
 from carriersim.conformance.expectations import load_expectations
 from carriersim.scenarios.parser import load_paths
 from carriersim.scenarios.runner import FAILED, NOT_APPLICABLE, PASSED, run
-from carriersim.scenarios.target import CAPABILITIES, Refused, Target, TargetError
+from carriersim.scenarios.target import CAPABILITIES, Refused, Target, TargetError, perform
 from carriersim.simulator.http.spec import SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -256,7 +256,7 @@ def test_what_tinycmp_lacks_is_a_target_error_not_a_refusal() -> None:
     target = TinyCmpTarget()
     account, iccid = opened(target)
     with pytest.raises(TargetError, match="real_name"):
-        target.verify_identity(account, iccid, "Acme", "X")
+        perform(target, "verify_identity", account, {"iccid": iccid, "name": "Acme", "id_number": "X"})
     with pytest.raises(TargetError, match="testing_state"):
         target.open_card(account, "cmcc", "CMCC-M30", testing=True)
 

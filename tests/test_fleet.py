@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import use
+
 from carriersim.simulator import Simulation
 from carriersim.simulator.fleet import FleetSpec, generate
 from carriersim.simulator.identifiers import (CARRIER_MCC_MNC, credit_code_problem, iccid_problem, imei_problem, imsi_problem,
@@ -21,23 +23,23 @@ def test_id1_generated_fleet_identifiers_are_valid(fleet_sim):
     sim, fleet = fleet_sim
     assert len(fleet.cards) == 300 and len(set(fleet.cards)) == 300
     for iccid in fleet.cards:
-        card = sim.by_iccid[iccid]
+        card = sim.engine.by_iccid[iccid]
         assert iccid_problem(iccid) is None and iccid.startswith("8986")
         assert imsi_problem(card.imsi, CARRIER_MCC_MNC[card.profile.id]) is None
         assert msisdn_problem(card.msisdn) is None and len(card.msisdn) == 13
         assert card.msisdn.startswith(card.profile.msisdn_prefixes)
         if card.imei is not None:
             assert imei_problem(card.imei) is None
-    msisdns = [sim.by_iccid[i].msisdn for i in fleet.cards]
+    msisdns = [sim.engine.by_iccid[i].msisdn for i in fleet.cards]
     assert len(set(msisdns)) == len(msisdns)
 
 
 def test_fleet_accounts_have_chinese_names_and_valid_documents(fleet_sim):
     sim, fleet = fleet_sim
-    kinds = {sim.accounts[a].kind for a in fleet.accounts}
+    kinds = {sim.engine.accounts[a].kind for a in fleet.accounts}
     assert kinds == {"enterprise", "personal"}
     for a in fleet.accounts:
-        acc = sim.accounts[a]
+        acc = sim.engine.accounts[a]
         assert any("\u4e00" <= ch <= "\u9fff" for ch in acc.name)
         check = resident_id_problem if acc.kind == "personal" else credit_code_problem
         assert check(acc.id_number) is None
@@ -45,7 +47,7 @@ def test_fleet_accounts_have_chinese_names_and_valid_documents(fleet_sim):
 
 def test_fleet_spans_every_carrier_and_is_mixed(fleet_sim):
     sim, fleet = fleet_sim
-    cards = [sim.by_iccid[i] for i in fleet.cards]
+    cards = [sim.engine.by_iccid[i] for i in fleet.cards]
     assert {c.profile.id for c in cards} == {"cmcc", "cucc", "ctcc"}
     assert len({c.plan.code for c in cards}) >= 10
     assert any(not c.auto_renew for c in cards) and any(not c.auto_suspend for c in cards)
@@ -60,7 +62,7 @@ def _run(seed: int) -> str:
     first = fleet.cards[0]
     sim.top_up(acct, first, "10")
     sim.advance(by="40 days")
-    sim.report_usage(fleet.cards[1], mb=5, region="CN-XJ")
+    use(sim, fleet.cards[1], mb=5, region="CN-XJ")
     sim.advance(by="5 months")
     return sim.digest()
 

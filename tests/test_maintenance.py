@@ -7,7 +7,8 @@ in seconds and ``until``), reads still work, its active cards are stopped for ``
 
 from __future__ import annotations
 
-from conftest import changes, new_imei, open_active, refused, state, t
+from conftest import (batch_of, balance_of, changes, events_of, history_of, ledger_of, new_imei, open_active, plan_change, refused, state, t,
+    use, view)
 
 
 def platform_ops(sim, acct, iccid):
@@ -18,7 +19,7 @@ def platform_ops(sim, acct, iccid):
         "resume": lambda: sim.resume(acct, iccid),
         "renew": lambda: sim.renew(acct, iccid),
         "buy_addon": lambda: sim.buy_addon(acct, iccid, "CMCC-ADD100"),
-        "change_plan": lambda: sim.change_plan(acct, iccid, "CMCC-M1G"),
+        "change_plan": lambda: plan_change(sim, acct, iccid, "CMCC-M1G"),
         "set_auto_renew": lambda: sim.set_auto_renew(acct, iccid, False),
         "rebind_device": lambda: sim.rebind_device(acct, iccid, new_imei()),
         "report_lost": lambda: sim.report_lost(acct, iccid),
@@ -42,7 +43,7 @@ def test_maint1_window_stops_active_cards_and_ops_raise_carrier_unavailable(sim,
     refused(sim, "carrier_unavailable", sim.open_card, acct, "cmcc", "CMCC-M100")
     assert sim.digest() == before
 
-    usage = sim.report_usage(c, mb=1)  # traffic is a world event: not refused with an error, just not carried
+    usage = use(sim, c, mb=1)  # traffic is a world event: not refused with an error, just not carried
     assert (usage.accepted_kb, usage.refused_because, usage.reasons) == (0, "suspended", ["maintenance"])
 
 
@@ -60,20 +61,20 @@ def test_maint1_retry_after_counts_down_to_the_end(sim, acct):
 def test_maint1_reads_still_work_during_the_window(sim, acct):
     c = open_active(sim, acct)
     sim.start_maintenance("cmcc", duration="1 hour")
-    card = sim.card(c, acct)
+    card = view(sim, c, acct)
     assert (card["state"], card["reasons"], card["balance"]) == ("suspended", ["maintenance"], "95.00")
-    assert sim.history(c, acct)[-1]["reasons"] == ["maintenance"]
-    assert [row["amount"] for row in sim.ledger(c, acct)] == ["100.00", "-5.00"]
-    assert sim.account_balance(acct) == "95.00"
-    assert [p["code"] for p in sim.plans("cmcc")][:1] == ["CMCC-M30"]
-    assert sim.events_since(0)[-1]["reasons"] == ["maintenance"]
+    assert history_of(sim, c, acct)[-1]["reasons"] == ["maintenance"]
+    assert [row["amount"] for row in ledger_of(sim, c, acct)] == ["100.00", "-5.00"]
+    assert balance_of(sim, acct) == "95.00"
+    assert [p.code for p in sim.plans("cmcc")][:1] == ["CMCC-M30"]
+    assert events_of(sim)[-1]["reasons"] == ["maintenance"]
 
 
 def test_maint1_cards_recover_at_the_end_without_action(sim, acct):
     c = open_active(sim, acct)
     sim.advance(to=t("2027-01-05", "01:00:00"))
     sim.start_maintenance("cmcc", duration="2 hours")
-    mark = len(sim.history(c))
+    mark = len(history_of(sim, c))
 
     sim.advance(to=t("2027-01-05", "02:59:59"))
     assert state(sim, c) == ("suspended", ["maintenance"])
@@ -81,9 +82,9 @@ def test_maint1_cards_recover_at_the_end_without_action(sim, acct):
     assert state(sim, c) == ("active", [])
     assert changes(sim, c, mark) == [("suspended", "active", ["maintenance"], "removed", "world",
                                       t("2027-01-05", "03:00:00"))]
-    assert sim.report_usage(c, mb=1).accepted_kb == 1024
+    assert use(sim, c, mb=1).accepted_kb == 1024
     sim.top_up(acct, c, "10")  # the API answers again
-    assert sim.card(c)["balance"] == "105.00"
+    assert view(sim, c)["balance"] == "105.00"
 
 
 def test_maint1_other_carriers_are_unaffected(sim, acct):
@@ -94,20 +95,20 @@ def test_maint1_other_carriers_are_unaffected(sim, acct):
 
     assert state(sim, mobile) == ("suspended", ["maintenance"])
     assert state(sim, unicom) == ("active", []) and state(sim, telecom) == ("active", [])
-    assert sim.report_usage(unicom, mb=1).accepted_kb == 1024
+    assert use(sim, unicom, mb=1).accepted_kb == 1024
     sim.top_up(acct, unicom, "5")
     sim.suspend(acct, telecom)
     sim.resume(acct, telecom)
     fresh = open_active(sim, acct, "cucc", "CUCC-M50")
     assert state(sim, fresh) == ("active", [])
-    assert not [e for e in sim.history(unicom) + sim.history(telecom) if "maintenance" in e.get("reasons", [])]
+    assert not [e for e in history_of(sim, unicom) + history_of(sim, telecom) if "maintenance" in e.get("reasons", [])]
 
 
 def test_maint1_without_stopping_cards_the_api_is_still_unavailable(sim, acct):
     c = open_active(sim, acct)
     sim.start_maintenance("cmcc", duration="1 hour", stop_cards=False)
     assert state(sim, c) == ("active", [])
-    assert sim.report_usage(c, mb=1).accepted_kb == 1024
+    assert use(sim, c, mb=1).accepted_kb == 1024
     refused(sim, "carrier_unavailable", sim.suspend, acct, c)
     sim.advance(by="1 hour")
     sim.suspend(acct, c)
@@ -145,9 +146,9 @@ def test_maint1_ending_early_recovers_at_once_and_the_planned_end_does_nothing(s
     sim.end_maintenance("cmcc")
     assert state(sim, c) == ("active", [])
     sim.top_up(acct, c, "1")
-    count = len(sim.history(c))
+    count = len(history_of(sim, c))
     sim.advance(by="5 hours")
-    assert len(sim.history(c)) == count
+    assert len(history_of(sim, c)) == count
     before = sim.digest()
     refused(sim, "no_maintenance", sim.end_maintenance, "cmcc")
     assert sim.digest() == before
@@ -174,7 +175,7 @@ def test_maint1_clock_keeps_running_through_a_window_over_the_cycle_start(sim, a
 
     sim.advance(to=t("2027-02-01", "00:30:00"))
     assert state(sim, renewing) == ("suspended", ["maintenance"])
-    assert sim.card(renewing)["term_end"] == t("2027-03-01")  # auto-renewed at the cycle start
+    assert view(sim, renewing)["term_end"] == t("2027-03-01")  # auto-renewed at the cycle start
     assert state(sim, expiring) == ("retained", ["expired", "maintenance"])  # EXP-1 too
 
     sim.advance(to=t("2027-02-01", "01:00:00"))
@@ -202,7 +203,7 @@ def test_maint1_batch_rows_report_carrier_unavailable(sim, acct):
     unicom = open_active(sim, acct, "cucc", "CUCC-M50")
     sim.start_maintenance("cmcc", duration="1 hour")
     data = ("iccid\n" + "\n".join(cards + [unicom]) + "\n").encode()
-    result = sim.batch(acct, "suspend", data, "suspend.csv")
+    result = batch_of(sim, acct, "suspend", data, "suspend.csv")
     assert [(r["ok"], r.get("code")) for r in result["rows"]] == [(False, "carrier_unavailable"),
                                                                   (False, "carrier_unavailable"), (True, None)]
     assert (result["succeeded"], result["failed"]) == (1, 2)
@@ -225,10 +226,10 @@ def test_maint1_window_end_leaves_cards_cancelled_meanwhile_untouched(sim, acct)
     sim.start_maintenance("cmcc", until="2027-01-01T06:00:00")
     sim.carrier_bar(iccid)  # world actions still reach the card during the window
     sim.end_maintenance("cmcc")
-    assert "maintenance" not in sim.card(iccid)["reasons"]
+    assert "maintenance" not in view(sim, iccid)["reasons"]
     sim.start_maintenance("cmcc", until="2027-06-01T00:00:00")
     sim.advance(to="2027-05-15")  # expired Feb 1, cancelled May 1 (RET-2) inside the window
-    assert sim.card(iccid)["state"] == "cancelled"
-    events = len(sim.history(iccid))
+    assert view(sim, iccid)["state"] == "cancelled"
+    events = len(history_of(sim, iccid))
     sim.advance(to="2027-06-02")
-    assert len(sim.history(iccid)) == events
+    assert len(history_of(sim, iccid)) == events

@@ -12,7 +12,7 @@ import random
 
 import pytest
 
-from conftest import new_imei, open_active, refused, state, t
+from conftest import history_of, new_imei, open_active, refused, state, t, use, view
 from carriersim.simulator import SimError
 from carriersim.simulator.identifiers import make_resident_id
 
@@ -20,7 +20,7 @@ QUOTA_KB = 100 * 1024  # CMCC-M100
 
 
 def last_change(sim, iccid):
-    e = [e for e in sim.history(iccid) if e["kind"] == "state_changed"][-1]
+    e = [e for e in history_of(sim, iccid) if e["kind"] == "state_changed"][-1]
     return e["old_state"], e["new_state"], e["reasons"], e["change"], e["cause"]
 
 
@@ -29,20 +29,20 @@ def last_change(sim, iccid):
 
 def test_man1_suspend_then_resume_an_active_card(sim, acct):
     c = open_active(sim, acct)
-    sim.report_usage(c, mb=10)
+    use(sim, c, mb=10)
 
     sim.suspend(acct, c)
     assert state(sim, c) == ("suspended", ["manual"])
     assert last_change(sim, c) == ("active", "suspended", ["manual"], "added", "api")
 
-    usage = sim.report_usage(c, mb=5)
+    usage = use(sim, c, mb=5)
     assert (usage.accepted_kb, usage.refused_kb, usage.refused_because) == (0, 5 * 1024, "suspended")
-    assert sim.card(c)["usage"]["quota_used_mb"] == 10.0  # nothing counted while stopped
+    assert view(sim, c)["usage"]["quota_used_mb"] == 10.0  # nothing counted while stopped
 
     sim.resume(acct, c)
     assert state(sim, c) == ("active", [])
     assert last_change(sim, c) == ("suspended", "active", ["manual"], "removed", "api")
-    assert sim.report_usage(c, mb=5).accepted_kb == 5 * 1024
+    assert use(sim, c, mb=5).accepted_kb == 5 * 1024
 
 
 def test_man1_manual_stop_survives_the_cycle_start(sim, acct):
@@ -50,7 +50,7 @@ def test_man1_manual_stop_survives_the_cycle_start(sim, acct):
     sim.suspend(acct, c)
     sim.advance(to=t("2027-03-15"))
     assert state(sim, c) == ("suspended", ["manual"])  # only a manual resume lifts it
-    assert sim.card(c)["balance"] == "85.00"  # the plan still renews: 100 - 3 * 5
+    assert view(sim, c)["balance"] == "85.00"  # the plan still renews: 100 - 3 * 5
 
 
 def test_man1_suspend_twice_is_already_suspended(sim, acct):
@@ -68,7 +68,7 @@ def test_man1_resume_without_manual_stop_is_refused(sim, acct):
     assert err.detail["reasons"] == []
     assert sim.digest() == before
 
-    sim.report_usage(c, kb=QUOTA_KB)  # stopped for quota, not manually
+    use(sim, c, kb=QUOTA_KB)  # stopped for quota, not manually
     assert state(sim, c) == ("suspended", ["quota"])
     before = sim.digest()
     err = refused(sim, "not_manually_suspended", sim.resume, acct, c)
@@ -95,15 +95,15 @@ def test_man1_suspend_refused_when_expired(sim, acct):
 def test_man1_suspend_refused_when_in_arrears(sim, acct):
     # without auto-suspend, exactly the quota costs nothing: the card stays paid up and can be stopped
     at_quota = open_active(sim, acct, payment="5", auto_suspend=False)
-    sim.report_usage(at_quota, kb=QUOTA_KB)
-    assert sim.card(at_quota)["balance"] == "0.00"
+    use(sim, at_quota, kb=QUOTA_KB)
+    assert view(sim, at_quota)["balance"] == "0.00"
     sim.suspend(acct, at_quota)
     assert state(sim, at_quota) == ("suspended", ["manual"])
 
     # one KB more is a started MB of overage (0.29): balance below zero, arrears (QUOTA-5, BILL-4)
     over = open_active(sim, acct, payment="5", auto_suspend=False)
-    sim.report_usage(over, kb=QUOTA_KB + 1)
-    assert sim.card(over)["balance"] == "-0.29"
+    use(sim, over, kb=QUOTA_KB + 1)
+    assert view(sim, over)["balance"] == "-0.29"
     assert state(sim, over) == ("suspended", ["arrears"])
     before = sim.digest()
     err = refused(sim, "manual_suspend_not_allowed", sim.suspend, acct, over)
@@ -118,13 +118,13 @@ def test_man1_suspend_refused_when_in_arrears(sim, acct):
 
 def test_man1_suspend_refused_when_over_quota(sim, acct):
     below = open_active(sim, acct)
-    sim.report_usage(below, kb=QUOTA_KB - 1)  # one KB short of the quota: still active
+    use(sim, below, kb=QUOTA_KB - 1)  # one KB short of the quota: still active
     assert state(sim, below) == ("active", [])
     sim.suspend(acct, below)
     assert state(sim, below) == ("suspended", ["manual"])
 
     full = open_active(sim, acct)
-    sim.report_usage(full, kb=QUOTA_KB)
+    use(sim, full, kb=QUOTA_KB)
     assert state(sim, full) == ("suspended", ["quota"])
     before = sim.digest()
     err = refused(sim, "manual_suspend_not_allowed", sim.suspend, acct, full)
@@ -149,8 +149,8 @@ def test_man1_refusal_names_every_blocking_reason(sim, acct):
 
 def test_man1_ctcc_arrears_paid_but_not_reactivated_still_refuse(sim, acct):
     c = open_active(sim, acct, "ctcc", "CTCC-M20", payment="2", auto_suspend=False)
-    sim.report_usage(c, kb=20 * 1024 + 1)
-    assert sim.card(c)["balance"] == "-0.25"
+    use(sim, c, kb=20 * 1024 + 1)
+    assert view(sim, c)["balance"] == "-0.25"
     sim.top_up(acct, c, "1")  # balance 0.75, but ctcc keeps the arrears stop until re-activation
     assert state(sim, c) == ("suspended", ["arrears"])
     err = refused(sim, "manual_suspend_not_allowed", sim.suspend, acct, c)
@@ -194,7 +194,7 @@ def test_life3_manual_and_device_stack_either_order(sim, acct):
     bound, stranger, third = new_imei(), new_imei(), new_imei()
     c = open_active(sim, acct, imei=bound)
     sim.suspend(acct, c)
-    assert sim.report_usage(c, mb=1, imei=stranger).refused_because == "device"
+    assert use(sim, c, mb=1, imei=stranger).refused_because == "device"
     assert state(sim, c) == ("suspended", ["manual", "device"])
 
     sim.resume(acct, c)  # manual lifted, device remains
@@ -204,7 +204,7 @@ def test_life3_manual_and_device_stack_either_order(sim, acct):
     assert state(sim, c) == ("active", [])
 
     # device first, then a manual stop (device does not block it), then the device is cleared first
-    assert sim.report_usage(c, mb=1, imei=third).refused_because == "device"
+    assert use(sim, c, mb=1, imei=third).refused_because == "device"
     sim.suspend(acct, c)
     assert state(sim, c) == ("suspended", ["manual", "device"])
     sim.rebind_device(acct, c, third)
@@ -216,7 +216,7 @@ def test_life3_manual_and_device_stack_either_order(sim, acct):
 def test_life3_manual_and_region_stack(sim, acct):
     c = open_active(sim, acct)
     sim.suspend(acct, c)
-    assert sim.report_usage(c, mb=1, region="CN-XJ").refused_because == "region"
+    assert use(sim, c, mb=1, region="CN-XJ").refused_because == "region"
     assert state(sim, c) == ("suspended", ["manual", "region"])
     sim.appeal_region(acct, c)
     assert state(sim, c) == ("suspended", ["manual"])
@@ -267,7 +267,7 @@ def test_life3_manual_pool_member_also_stopped_for_quota(sim, acct):
     sim.add_to_pool(acct, pool, a)
     sim.add_to_pool(acct, pool, b)
     sim.suspend(acct, b)
-    sim.report_usage(a, kb=2 * QUOTA_KB)  # the whole pool
+    use(sim, a, kb=2 * QUOTA_KB)  # the whole pool
     assert state(sim, a) == ("suspended", ["quota"])
     assert state(sim, b) == ("suspended", ["quota", "manual"])
 
@@ -280,14 +280,14 @@ def test_life3_manual_pool_member_also_stopped_for_quota(sim, acct):
 def test_life3_reasons_are_lifted_one_event_each(sim, acct):
     c = open_active(sim, acct)
     sim.suspend(acct, c)
-    sim.report_usage(c, region="CN-GX")
-    sim.report_usage(c, imei=new_imei())
-    assert sim.card(c)["reasons"] == ["manual", "region", "device"]
-    first = len(sim.history(c))
+    use(sim, c, region="CN-GX")
+    use(sim, c, imei=new_imei())
+    assert view(sim, c)["reasons"] == ["manual", "region", "device"]
+    first = len(history_of(sim, c))
     sim.appeal_region(acct, c)
     sim.resume(acct, c)
     sim.rebind_device(acct, c, new_imei())
-    changes = [(e["reasons"], e["change"], e["new_state"]) for e in sim.history(c)[first:]
+    changes = [(e["reasons"], e["change"], e["new_state"]) for e in history_of(sim, c)[first:]
                if e["kind"] == "state_changed"]
     assert changes == [(["region"], "removed", "suspended"), (["manual"], "removed", "suspended"),
                        (["device"], "removed", "active")]
@@ -304,20 +304,20 @@ def _stop_for(sim, acct, person, reason):
         return c, "suspended"
     if reason == "arrears":
         c = open_active(sim, acct, payment="5", auto_suspend=False)
-        sim.report_usage(c, kb=QUOTA_KB + 1)
+        use(sim, c, kb=QUOTA_KB + 1)
         return c, "suspended"
     c = open_active(sim, acct, auto_renew=(reason != "expired"))
     if reason == "quota":
-        sim.report_usage(c, kb=QUOTA_KB)
+        use(sim, c, kb=QUOTA_KB)
     elif reason == "expired":
         sim.advance(to=t("2027-02-01"))
         return c, "retained"
     elif reason == "manual":
         sim.suspend(acct, c)
     elif reason == "region":
-        sim.report_usage(c, region="CN-XZ")
+        use(sim, c, region="CN-XZ")
     elif reason == "device":
-        sim.report_usage(c, imei=new_imei())
+        use(sim, c, imei=new_imei())
     elif reason == "lost":
         sim.report_lost(acct, c)
     elif reason == "maintenance":
@@ -331,44 +331,44 @@ def test_life2_card_carries_the_reason_it_is_stopped_for(sim, acct, reason):
     person = sim.create_account("韩梅梅", kind="personal")
     c, expected_state = _stop_for(sim, acct, person, reason)
     assert state(sim, c) == (expected_state, [reason])
-    added = [e for e in sim.history(c) if e["kind"] == "state_changed" and e["change"] == "added"]
+    added = [e for e in history_of(sim, c) if e["kind"] == "state_changed" and e["change"] == "added"]
     assert [e["reasons"] for e in added] == [[reason]]
-    assert sim.report_usage(c, kb=1).accepted_kb == 0
+    assert use(sim, c, kb=1).accepted_kb == 0
 
 
 def test_life2_reasons_are_a_set_listed_in_catalogue_order(sim):
     person = sim.create_account("韩梅梅", kind="personal")
     c = open_active(sim, person, payment="5", auto_renew=False)
     # added in an order unlike the catalogue's
-    sim.report_usage(c, imei=new_imei())  # device
+    use(sim, c, imei=new_imei())  # device
     sim.suspend(person, c)  # manual
-    sim.report_usage(c, region="CN-XJ")  # region
-    sim.report_usage(c, region="CN-GX")  # region again: still one reason
+    use(sim, c, region="CN-XJ")  # region
+    use(sim, c, region="CN-GX")  # region again: still one reason
     sim.advance(to=t("2027-01-08"))  # unverified
     sim.report_lost(person, c)  # lost
     sim.advance(to=t("2027-02-01"))  # expired, and the retention fee: arrears
     sim.start_maintenance("cmcc", duration="1 hour")  # maintenance
-    card = sim.card(c)
+    card = view(sim, c)
     assert card["reasons"] == ["arrears", "expired", "manual", "unverified", "region", "device", "lost",
                                "maintenance"]
     assert card["state"] == "retained"  # expired under retention wins the state; the others still stack
     sim.advance(by="1 hour")
-    assert sim.card(c)["reasons"] == ["arrears", "expired", "manual", "unverified", "region", "device", "lost"]
+    assert view(sim, c)["reasons"] == ["arrears", "expired", "manual", "unverified", "region", "device", "lost"]
 
 
 def test_life2_carrier_hold_stacks_and_only_the_carrier_releases_it(sim, acct):
     iccid = open_active(sim, acct)
     sim.carrier_bar(iccid, note="fraud check")
     sim.suspend(acct, iccid)
-    assert sim.card(iccid)["reasons"] == ["manual", "carrier"]
+    assert view(sim, iccid)["reasons"] == ["manual", "carrier"]
     sim.resume(acct, iccid)
-    assert (sim.card(iccid)["state"], sim.card(iccid)["reasons"]) == ("suspended", ["carrier"])
+    assert (view(sim, iccid)["state"], view(sim, iccid)["reasons"]) == ("suspended", ["carrier"])
     with pytest.raises(SimError) as err:
         sim.carrier_bar(iccid)
     assert err.value.code == "already_barred"
     sim.carrier_release(iccid)
-    assert sim.card(iccid)["state"] == "active"
-    last = sim.history(iccid)[-1]
+    assert view(sim, iccid)["state"] == "active"
+    last = history_of(sim, iccid)[-1]
     assert (last["cause"], last["change"], last["reasons"]) == ("world", "removed", ["carrier"])
     with pytest.raises(SimError) as err:
         sim.carrier_release(iccid)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import kinds, open_active, refused, view
+from conftest import batch_of, cancel_request, history_of, kinds, ledger_of, open_active, plan_change, refused, use, view
 from carriersim.simulator import SimError, Simulation
 from carriersim.simulator.batch_files import write_template
 from carriersim.simulator.identifiers import make_iccid
@@ -23,7 +23,7 @@ KB = 1024
 def test_plan1_asked_last_second_of_january_applies_at_february_midnight(sim, acct):
     iccid = open_active(sim, acct)  # CMCC-M100, balance 95
     sim.advance(to="2027-01-31T23:59:59")
-    assert sim.change_plan(acct, iccid, "CMCC-M1G") == "2027-02-01T00:00:00+08:00"
+    assert plan_change(sim, acct, iccid, "CMCC-M1G") == "2027-02-01T00:00:00+08:00"
     card = view(sim, iccid)
     assert card["plan"] == "CMCC-M100"  # pending: the old plan stays until the cycle start
     assert card["pending_change"] == {"plan": "CMCC-M1G", "effective_at": "2027-02-01T00:00:00+08:00"}
@@ -39,16 +39,16 @@ def test_plan1_asked_last_second_of_january_applies_at_february_midnight(sim, ac
     [applied] = kinds(sim, iccid, "plan_change_applied")
     assert (applied["time"], applied["cause"], applied["detail"]) == (
         "2027-02-01T00:00:00+08:00", "clock", {"from": "CMCC-M100", "to": "CMCC-M1G"})
-    assert [(r["time"], r["item"], r["amount"]) for r in sim.ledger(iccid)][-1] == (
+    assert [(r["time"], r["item"], r["amount"]) for r in ledger_of(sim, iccid)][-1] == (
         "2027-02-01T00:00:00+08:00", "CMCC-M1G", "-15.00")
 
 
 def test_plan1_asked_last_second_of_2027_applies_on_new_years_day_2028(sim, acct):
     iccid = open_active(sim, acct, "cmcc", "CMCC-A500", payment="111")  # annual: term ends 2028-01-01
     sim.advance(to="2027-06-01")
-    sim.report_usage(iccid, mb=1)  # a card in use: CAN-5 would cancel one idle for the 12 months
+    use(sim, iccid, mb=1)  # a card in use: CAN-5 would cancel one idle for the 12 months
     sim.advance(to="2027-12-31T23:59:59")
-    assert sim.change_plan(acct, iccid, "CMCC-M1G") == "2028-01-01T00:00:00+08:00"
+    assert plan_change(sim, acct, iccid, "CMCC-M1G") == "2028-01-01T00:00:00+08:00"
     sim.advance(to="2027-12-31T23:59:59")
     assert view(sim, iccid)["plan"] == "CMCC-A500"
     assert view(sim, iccid)["pending_change"]["effective_at"] == "2028-01-01T00:00:00+08:00"
@@ -63,8 +63,8 @@ def test_plan1_asked_last_second_of_2027_applies_on_new_years_day_2028(sim, acct
 
 def test_plan1_asked_at_the_cycle_start_instant_waits_a_whole_month(sim, acct):
     iccid = open_active(sim, acct)
-    assert sim.now == sim.carriers["cmcc"].cycle_start  # 2027-01-01T00:00 is itself a cycle start
-    assert sim.change_plan(acct, iccid, "CMCC-M30") == "2027-02-01T00:00:00+08:00"
+    assert sim.now == sim.engine.carriers["cmcc"].cycle_start  # 2027-01-01T00:00 is itself a cycle start
+    assert plan_change(sim, acct, iccid, "CMCC-M30") == "2027-02-01T00:00:00+08:00"
     assert view(sim, iccid)["plan"] == "CMCC-M100"
     sim.advance(to="2027-01-31T23:59:59")
     assert view(sim, iccid)["plan"] == "CMCC-M100"
@@ -72,18 +72,18 @@ def test_plan1_asked_at_the_cycle_start_instant_waits_a_whole_month(sim, acct):
 
 def test_plan1_old_quota_stays_in_force_until_the_change(sim, acct):
     iccid = open_active(sim, acct)
-    sim.change_plan(acct, iccid, "CMCC-M1G")
-    r = sim.report_usage(iccid, mb=200)
+    plan_change(sim, acct, iccid, "CMCC-M1G")
+    r = use(sim, iccid, mb=200)
     assert r.accepted_kb == 100 * KB and r.reasons == ["quota"]
     sim.advance(to="2027-02-01")
     card = view(sim, iccid)
     assert card["state"] == "active" and card["plan"] == "CMCC-M1G"
-    assert sim.report_usage(iccid, mb=1000).accepted_kb == 1000 * KB
+    assert use(sim, iccid, mb=1000).accepted_kb == 1000 * KB
 
 
 def test_plan1_old_price_stays_until_the_change(sim, acct):
     iccid = open_active(sim, acct, payment="8")  # balance 3
-    sim.change_plan(acct, iccid, "CMCC-M30")  # cheaper: 3.00
+    plan_change(sim, acct, iccid, "CMCC-M30")  # cheaper: 3.00
     assert view(sim, iccid)["balance"] == "3.00"  # nothing charged at the request
     sim.advance(to="2027-02-01")
     card = view(sim, iccid)
@@ -93,7 +93,7 @@ def test_plan1_old_price_stays_until_the_change(sim, acct):
 def test_plan1_change_on_a_quarterly_plan_starts_a_new_term(sim, acct):
     iccid = open_active(sim, acct, "cmcc", "CMCC-Q300", payment="40")  # term to 2027-04-01, balance 16
     sim.advance(to="2027-01-10")
-    assert sim.change_plan(acct, iccid, "CMCC-M1G") == "2027-02-01T00:00:00+08:00"
+    assert plan_change(sim, acct, iccid, "CMCC-M1G") == "2027-02-01T00:00:00+08:00"
     sim.advance(to="2027-02-01")
     card = view(sim, iccid)
     assert card["plan"] == "CMCC-M1G" and card["balance"] == "1.00"
@@ -105,8 +105,8 @@ def test_plan1_change_on_a_quarterly_plan_starts_a_new_term(sim, acct):
 
 def test_plan1_change_to_a_term_quota_plan_resets_the_counters(sim, acct):
     iccid = open_active(sim, acct, payment="41")  # balance 36
-    sim.report_usage(iccid, mb=100)
-    sim.change_plan(acct, iccid, "CMCC-Q3G")
+    use(sim, iccid, mb=100)
+    plan_change(sim, acct, iccid, "CMCC-Q3G")
     sim.advance(to="2027-02-01")
     card = view(sim, iccid)
     assert card["plan"] == "CMCC-Q3G" and card["state"] == "active"
@@ -120,12 +120,12 @@ def test_plan1_request_needs_the_new_price_in_the_balance(sim, acct):
     assert e.status == 402 and e.detail["price"] == "15.00" and e.detail["balance"] == "14.99"
     assert view(sim, iccid)["pending_change"] is None
     sim.top_up(acct, iccid, "0.01")
-    assert sim.change_plan(acct, iccid, "CMCC-M1G") == "2027-02-01T00:00:00+08:00"
+    assert plan_change(sim, acct, iccid, "CMCC-M1G") == "2027-02-01T00:00:00+08:00"
 
 
 def test_plan1_change_fails_at_the_cycle_if_the_balance_no_longer_covers_it(sim, acct):
     iccid = open_active(sim, acct, payment="20")  # balance 15
-    sim.change_plan(acct, iccid, "CMCC-M1G")
+    plan_change(sim, acct, iccid, "CMCC-M1G")
     sim.buy_addon(acct, iccid, "CMCC-ADD100")  # balance 10
     sim.advance(to="2027-02-01")
     card = view(sim, iccid)
@@ -165,7 +165,7 @@ def test_plan1_prepaying_after_the_request_never_pays_for_the_new_plan(sim, acct
     """A term of CMCC-M100 (5.00) paid in advance after a change to CMCC-M1G (15.00) was asked must not be used up
     as a term of the dearer plan: the change fails at the cycle start and the prepaid term is used."""
     iccid = open_active(sim, acct)  # balance 95
-    sim.change_plan(acct, iccid, "CMCC-M1G")
+    plan_change(sim, acct, iccid, "CMCC-M1G")
     assert sim.renew(acct, iccid) == "prepaid"  # balance 90
     sim.advance(to="2027-02-01")
     card = view(sim, iccid)
@@ -177,22 +177,22 @@ def test_plan1_prepaying_after_the_request_never_pays_for_the_new_plan(sim, acct
 
 def test_plan1_pending_change_not_charged_on_a_card_under_cancellation_review(sim, acct):
     iccid = open_active(sim, acct)
-    sim.change_plan(acct, iccid, "CMCC-M1G")
+    plan_change(sim, acct, iccid, "CMCC-M1G")
     sim.advance(to="2027-01-29T10:00:00")  # a Friday: a 3 working day review ends Wednesday Feb 3
     sim.set_auto_renew(acct, iccid, False)
     sim.unbind_device(acct, iccid)
-    review = sim.request_cancellation(acct, iccid, "91350100M000100Y43")
+    review = cancel_request(sim, acct, iccid, "91350100M000100Y43")
     assert review["due"] == "2027-02-03T10:00:00+08:00"
     sim.advance(to="2027-02-01")
     assert view(sim, iccid)["plan"] == "CMCC-M100"
-    assert [r for r in sim.ledger(iccid) if r["item"] == "CMCC-M1G"] == []  # no new term for a card on its way out
+    assert [r for r in ledger_of(sim, iccid) if r["item"] == "CMCC-M1G"] == []  # no new term for a card on its way out
     assert [e["detail"]["why"] for e in kinds(sim, iccid, "plan_change_failed")] == ["pending_cancel"]
 
 
 def test_plan1_change_on_a_quota_stopped_card_resumes_it_with_the_new_plan(sim, acct):
     iccid = open_active(sim, acct)
-    sim.report_usage(iccid, mb=100)
-    sim.change_plan(acct, iccid, "CMCC-M30")
+    use(sim, iccid, mb=100)
+    plan_change(sim, acct, iccid, "CMCC-M30")
     assert view(sim, iccid)["reasons"] == ["quota"]
     sim.advance(to="2027-02-01")
     card = view(sim, iccid)
@@ -204,9 +204,9 @@ def test_plan1_change_on_a_quota_stopped_card_resumes_it_with_the_new_plan(sim, 
 
 def test_plan2_latest_request_replaces_the_pending_one(sim, acct):
     iccid = open_active(sim, acct)
-    sim.change_plan(acct, iccid, "CMCC-M1G")
+    plan_change(sim, acct, iccid, "CMCC-M1G")
     sim.advance(to="2027-01-20")
-    assert sim.change_plan(acct, iccid, "CMCC-M30") == "2027-02-01T00:00:00+08:00"
+    assert plan_change(sim, acct, iccid, "CMCC-M30") == "2027-02-01T00:00:00+08:00"
     assert view(sim, iccid)["pending_change"] == {"plan": "CMCC-M30", "effective_at": "2027-02-01T00:00:00+08:00"}
     requests = kinds(sim, iccid, "plan_change_requested")
     assert [(e["detail"]["to"], e["detail"]["replaces"]) for e in requests] == [("CMCC-M1G", None),
@@ -219,14 +219,14 @@ def test_plan2_latest_request_replaces_the_pending_one(sim, acct):
 
 def test_plan2_replacement_checks_the_new_price(sim, acct):
     iccid = open_active(sim, acct, payment="10")  # balance 5
-    sim.change_plan(acct, iccid, "CMCC-M30")
+    plan_change(sim, acct, iccid, "CMCC-M30")
     refused(sim, "insufficient_balance", sim.change_plan, acct, iccid, "CMCC-M1G")
     assert view(sim, iccid)["pending_change"]["plan"] == "CMCC-M30"
 
 
 def test_plan2_back_to_the_current_plan_is_refused_withdraw_instead(sim, acct):
     iccid = open_active(sim, acct)
-    sim.change_plan(acct, iccid, "CMCC-M1G")
+    plan_change(sim, acct, iccid, "CMCC-M1G")
     e = refused(sim, "plan_change_not_allowed", sim.change_plan, acct, iccid, "CMCC-M100")
     assert "withdraw" in e.message
     assert view(sim, iccid)["pending_change"]["plan"] == "CMCC-M1G"
@@ -234,7 +234,7 @@ def test_plan2_back_to_the_current_plan_is_refused_withdraw_instead(sim, acct):
 
 def test_plan2_withdraw_keeps_the_old_plan(sim, acct):
     iccid = open_active(sim, acct)
-    sim.change_plan(acct, iccid, "CMCC-M1G")
+    plan_change(sim, acct, iccid, "CMCC-M1G")
     sim.advance(to="2027-01-31T23:59:59")
     sim.withdraw_plan_change(acct, iccid)
     assert view(sim, iccid)["pending_change"] is None
@@ -249,31 +249,31 @@ def test_plan2_withdraw_keeps_the_old_plan(sim, acct):
 def test_plan2_withdraw_without_pending_change_refused(sim, acct):
     iccid = open_active(sim, acct)
     refused(sim, "no_pending_change", sim.withdraw_plan_change, acct, iccid)
-    sim.change_plan(acct, iccid, "CMCC-M1G")
+    plan_change(sim, acct, iccid, "CMCC-M1G")
     sim.withdraw_plan_change(acct, iccid)
     refused(sim, "no_pending_change", sim.withdraw_plan_change, acct, iccid)
 
 
 def test_plan2_nothing_to_withdraw_once_applied(sim, acct):
     iccid = open_active(sim, acct)
-    sim.change_plan(acct, iccid, "CMCC-M1G")
+    plan_change(sim, acct, iccid, "CMCC-M1G")
     sim.advance(to="2027-02-01")
     refused(sim, "no_pending_change", sim.withdraw_plan_change, acct, iccid)
 
 
 def test_plan2_request_after_the_change_waits_for_the_following_cycle(sim, acct):
     iccid = open_active(sim, acct)
-    sim.change_plan(acct, iccid, "CMCC-M1G")
+    plan_change(sim, acct, iccid, "CMCC-M1G")
     sim.advance(to="2027-02-01")
-    assert sim.change_plan(acct, iccid, "CMCC-M100") == "2027-03-01T00:00:00+08:00"
+    assert plan_change(sim, acct, iccid, "CMCC-M100") == "2027-03-01T00:00:00+08:00"
     assert view(sim, iccid)["plan"] == "CMCC-M1G"
 
 
 def test_plan2_withdraw_then_ask_again(sim, acct):
     iccid = open_active(sim, acct)
-    sim.change_plan(acct, iccid, "CMCC-M1G")
+    plan_change(sim, acct, iccid, "CMCC-M1G")
     sim.withdraw_plan_change(acct, iccid)
-    sim.change_plan(acct, iccid, "CMCC-M30")
+    plan_change(sim, acct, iccid, "CMCC-M30")
     sim.advance(to="2027-02-01")
     assert view(sim, iccid)["plan"] == "CMCC-M30"
 
@@ -283,7 +283,7 @@ def test_plan2_withdraw_then_ask_again(sim, acct):
 
 def _ghost(sim: Simulation) -> str:
     ghost = make_iccid("898600", 999_999)
-    assert ghost not in sim.by_iccid
+    assert ghost not in sim.engine.by_iccid
     return ghost
 
 
@@ -312,7 +312,7 @@ SERVICE_OPERATIONS = [
                          ids=[f"{op}-{'-'.join(map(str, args))}" for op, args in PLAN_OPERATIONS + SERVICE_OPERATIONS])
 def test_plan3_other_accounts_request_reads_as_a_nonexistent_card(sim, acct, other, op, args):
     iccid = open_active(sim, acct)
-    sim.change_plan(acct, iccid, "CMCC-M30")  # a pending change the intruder must neither see nor touch
+    plan_change(sim, acct, iccid, "CMCC-M30")  # a pending change the intruder must neither see nor touch
     ghost = _ghost(sim)
     theirs = refused(sim, "card_not_found", getattr(sim, op), other, iccid, *args)
     missing = refused(sim, "card_not_found", getattr(sim, op), other, ghost, *args)
@@ -327,17 +327,17 @@ def test_plan3_reads_by_another_account_reveal_nothing(sim, acct, other):
         theirs = refused(sim, "card_not_found", read, iccid, other)
         missing = refused(sim, "card_not_found", read, ghost, other)
         _same_refusal(theirs, iccid, missing, ghost)
-    assert sim.card(iccid, acct)["plan"] == "CMCC-M100"
+    assert view(sim, iccid, acct)["plan"] == "CMCC-M100"
 
 
 def test_plan3_owner_is_still_served_and_the_change_applies(sim, acct, other):
     iccid = open_active(sim, acct)
     with pytest.raises(SimError):
-        sim.change_plan(other, iccid, "CMCC-M1G")
-    sim.change_plan(acct, iccid, "CMCC-M30")
+        plan_change(sim, other, iccid, "CMCC-M1G")
+    plan_change(sim, acct, iccid, "CMCC-M30")
     sim.advance(to="2027-02-01")
     assert view(sim, iccid)["plan"] == "CMCC-M30"
-    assert all(e["kind"] != "plan_change_requested" or e["detail"]["to"] == "CMCC-M30" for e in sim.history(iccid))
+    assert all(e["kind"] != "plan_change_requested" or e["detail"]["to"] == "CMCC-M30" for e in history_of(sim, iccid))
 
 
 def test_plan3_refusal_during_maintenance_is_the_same_as_for_a_missing_card(sim, acct, other):
@@ -358,12 +358,12 @@ def test_plan3_unknown_account_gets_card_not_found(sim, acct):
 @pytest.mark.parametrize("operation,row", [("change_plan", "{iccid},CMCC-M1G"), ("withdraw_plan_change", "{iccid}")])
 def test_plan3_batch_rows_of_another_account_read_as_missing_cards(sim, acct, other, operation, row):
     iccid = open_active(sim, acct)
-    sim.change_plan(acct, iccid, "CMCC-M30")
+    plan_change(sim, acct, iccid, "CMCC-M30")
     ghost = _ghost(sim)
     template = write_template(operation, "csv")
     data = template + (row.format(iccid=iccid) + "\r\n" + row.format(iccid=ghost) + "\r\n").encode()
     before = sim.digest()
-    result = sim.batch(other, operation, data, f"{operation}.csv")
+    result = batch_of(sim, other, operation, data, f"{operation}.csv")
     assert sim.digest() == before
     assert result["succeeded"] == 0 and result["failed"] == 2
     theirs, missing = result["rows"]

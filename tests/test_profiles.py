@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import view, ledger_of
+
 from carriersim.simulator import ProfileError, Simulation, builtin_profile, load_profile
 from carriersim.simulator.profile import BUILTIN_CARRIERS, parse_profile
 
@@ -61,10 +63,10 @@ def test_car2_a_user_adds_a_carrier_by_writing_a_profile(tmp_path):
     iccid = sim.open_card(acct, "acme", "ACME-M1", payment="9.90", auto_renew=False)
     sim.activate(acct, iccid)
     sim.advance(to="2027-01-15T00:00:00+01:00")  # Berlin midnight on the 15th: the acme cycle start
-    card = sim.card(iccid)
+    card = view(sim, iccid)
     assert card["state"] == "retained"
     assert card["expired_at"] == "2027-01-15T07:00:00+08:00"
-    assert sim.ledger(iccid)[-1]["amount"] == "-1.50"
+    assert ledger_of(sim, iccid)[-1]["amount"] == "-1.50"
 
 
 @pytest.mark.parametrize("mutate, field, words", [

@@ -17,6 +17,6 @@ def test_readme_engine_example_is_ten_lines_and_runs():
     with contextlib.redirect_stdout(out):
         exec(compile(block, "README.md", "exec"), {})
     assert out.getvalue().splitlines() == [
-        "suspended ['quota']",
-        "cancelled 0.00",
+        "suspended Reasons(quota)",
+        "cancelled 0",
     ]

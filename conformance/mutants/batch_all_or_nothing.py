@@ -21,7 +21,7 @@ def batch(self, account_id, operation, data, filename, *, document=None):
     for row in rows:
         problem = row.problem
         if not problem:
-            card = self.by_iccid.get(row.iccid)
+            card = self.engine.by_iccid.get(row.iccid)
             if card is None or card.account_id != account_id:
                 problem = f"card {row.iccid} not found"
         if problem:  # the bug: the whole file is refused for one bad row

@@ -5,14 +5,15 @@ broken object-level authorization bug; the seed's 谁办理谁负责售后 is th
 """
 
 from carriersim.simulator.rules import maintenance, plan_change
+from carriersim.simulator.timeutil import to_datetime
 
 from . import Mutant
 
 
 def change_plan(self, account_id, iccid, plan):
     card = self._card(None, iccid)  # the bug: looked up without the caller's account
-    maintenance.gate(self, self.carriers[card.profile.id])
-    return self.iso(plan_change.request(self, card, self._plan(card, plan)))
+    maintenance.gate(self.engine, self.engine.carriers[card.profile.id])
+    return to_datetime(plan_change.request(self.engine, card, self._plan(card, plan)), self.tz)
 
 
 MUTANT = Mutant(

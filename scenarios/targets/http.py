@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import uuid
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from carriersim.simulator.http.spec import BY_ID, ENGINE_OPERATION
+
 from ..target import CAPABILITIES, Refused, TargetError
 
 MULTIPART_BOUNDARY = "carriersim-scenario-boundary"
+ROUTE_OF = {op: BY_ID[route] for route, op in ENGINE_OPERATION.items()}  # operation → its native route
 
 
 def given(**fields: Any) -> dict[str, Any]:
@@ -154,70 +158,16 @@ class HttpTarget:
         self._keys[account] = answer["api_key"]
         return account
 
-    def open_card(self, account: str, carrier: str, plan: str, *, payment: str | None = None,
-                  auto_suspend: bool = True, auto_renew: bool = True, testing: bool = False) -> str:
-        body = given(carrier=carrier, plan=plan, payment=payment, auto_suspend=auto_suspend, auto_renew=auto_renew,
-                     testing=testing)
-        return self._request("POST", "/v1/cards", body, account=account)["iccid"]
-
-    def _post(self, account: str, iccid: str, suffix: str, body: Any = None) -> Any:
-        return self._request("POST", self._card_path(iccid, suffix), body if body is not None else {},
-                             account=account)
-
-    def activate(self, account: str, iccid: str, imei: str | None = None) -> None:
-        self._post(account, iccid, "/activation", {"imei": imei} if imei else {})
-
-    def change_plan(self, account: str, iccid: str, plan: str) -> str:
-        return self._post(account, iccid, "/plan-change", {"plan": plan})["pending_change"]["effective_at"]
-
-    def withdraw_plan_change(self, account: str, iccid: str) -> None:
-        self._request("DELETE", self._card_path(iccid, "/plan-change"), account=account)
-
-    def top_up(self, account: str, iccid: str, amount: str) -> dict[str, Any]:
-        return self._post(account, iccid, "/top-ups", {"amount": amount})
-
-    def buy_addon(self, account: str, iccid: str, addon: str) -> None:
-        self._post(account, iccid, "/addons", {"addon": addon})
-
-    def renew(self, account: str, iccid: str) -> dict[str, Any]:
-        return self._post(account, iccid, "/renewal")
-
-    def reactivate(self, account: str, iccid: str) -> None:
-        self._post(account, iccid, "/reactivation")
-
-    def suspend(self, account: str, iccid: str) -> None:
-        self._post(account, iccid, "/suspension")
-
-    def resume(self, account: str, iccid: str) -> None:
-        self._post(account, iccid, "/resumption")
-
-    def verify_identity(self, account: str, iccid: str, name: str, id_number: str) -> None:
-        self._post(account, iccid, "/identity", {"name": name, "id_number": id_number})
-
-    def rebind_device(self, account: str, iccid: str, imei: str) -> None:
-        self._post(account, iccid, "/device", {"imei": imei})
-
-    def unbind_device(self, account: str, iccid: str) -> None:
-        self._request("DELETE", self._card_path(iccid, "/device"), account=account)
-
-    def set_auto_renew(self, account: str, iccid: str, enabled: bool) -> None:
-        self._post(account, iccid, "/auto-renew", {"enabled": enabled})
-
-    def appeal_region(self, account: str, iccid: str) -> None:
-        self._post(account, iccid, "/region-appeal")
-
-    def report_lost(self, account: str, iccid: str) -> None:
-        self._post(account, iccid, "/loss-report")
-
-    def swap(self, account: str, iccid: str) -> str:
-        return self._post(account, iccid, "/swap")["iccid"]
-
-    def request_cancellation(self, account: str, iccid: str, document: str) -> dict[str, Any]:
-        return self._post(account, iccid, "/cancellation", {"document": document})
-
-    def request_refund(self, account: str, iccid: str, kind: str, *, payment: int | None = None,
-                       to_iccid: str | None = None) -> dict[str, Any]:
-        return self._post(account, iccid, "/refunds", given(kind=kind, payment=payment, to_iccid=to_iccid))
+    def call(self, operation: str, account: str, args: dict[str, Any]) -> Any:
+        """A platform operation through the native route that renders it (``spec.ENGINE_OPERATION``): the
+        route's path parameters from ``args``, the rest as the JSON body."""
+        route = ROUTE_OF.get(operation)
+        if route is None:
+            raise TargetError(f"the native API has no route for operation {operation!r}")
+        rest = dict(args)
+        path = re.sub(r"\{(\w+)\}", lambda m: quote(str(rest.pop(m.group(1))), safe=""), route.path)
+        body = given(**rest)
+        return self._request(route.method, path, body if route.method == "POST" else None, account=account)
 
     def batch(self, account: str, operation: str, csv: bytes, *, document: str | None = None) -> dict[str, Any]:
         fields = [("operation", None, operation.encode())]
@@ -232,12 +182,6 @@ class HttpTarget:
         data = b"".join(parts) + f"--{MULTIPART_BOUNDARY}--\r\n".encode()
         return self._request("POST", "/v1/batch-jobs", raw=data, account=account,
                              content_type=f"multipart/form-data; boundary={MULTIPART_BOUNDARY}")
-
-    def create_pool(self, account: str, carrier: str, name: str) -> str:
-        return self._request("POST", "/v1/pools", {"carrier": carrier, "name": name}, account=account)["id"]
-
-    def add_to_pool(self, account: str, pool: str, iccid: str) -> None:
-        self._request("POST", f"/v1/pools/{quote(pool, safe='')}/members", {"iccid": iccid}, account=account)
 
     # ---------------------------------------------------------------- observations
     def card(self, account: str, iccid: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The simulator in this process: the fastest target, and the reference the HTTP target must agree with.
 
-Answers have the native HTTP API's shapes (``simulator.views``), so a scenario reads the same fields whichever
-target it runs on. ``SimError`` becomes :class:`~scenarios.target.Refused` with the same code.
+Answers have the native HTTP API's shapes (``simulator.http.views``; writes through ``simulator.http.answers``),
+so a scenario reads the same fields whichever target it runs on; operations dispatch through the operation
+table (``simulator.operations``). ``SimError`` becomes :class:`~scenarios.target.Refused` with the same code.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from functools import wraps
 from typing import Any, Callable, Iterable, TypeVar
 
 from carriersim.simulator.errors import SimError
-from carriersim.simulator.money import to_cny
+from carriersim.simulator.http import views
+from carriersim.simulator.http.answers import answer
+from carriersim.simulator.operations import invoke
 from carriersim.simulator.profile import CarrierProfile, builtin_profiles
 from carriersim.simulator.simulation import Simulation
-from carriersim.simulator.views import pool_view
 
 from ..target import CAPABILITIES, Refused
 
@@ -58,9 +60,7 @@ class InProcessTarget:
     @refusals
     def report_usage(self, iccid: str, *, kb: int, region: str | None = None,
                      imei: str | None = None) -> dict[str, Any]:
-        result = self.sim.report_usage(iccid, kb=kb, region=region, imei=imei)
-        return {"iccid": result.iccid, "accepted_kb": result.accepted_kb, "refused_kb": result.refused_kb,
-                "refused_because": result.refused_because, "state": result.state, "reasons": result.reasons}
+        return views.usage_result(self.sim.report_usage(iccid, kb=kb, region=region, imei=imei))
 
     @refusals
     def start_maintenance(self, carrier: str, *, until: str, stop_cards: bool = True) -> None:
@@ -80,20 +80,19 @@ class InProcessTarget:
 
     # ---------------------------------------------------------------- catalogue
     def carriers(self) -> list[str]:
-        return list(self.sim.carriers)
+        return self.sim.carrier_ids()
 
     @refusals
     def profile(self, carrier: str) -> dict[str, Any]:
-        return self.sim.carrier(carrier).profile.raw
+        return self.sim.profile(carrier).raw
 
     @refusals
     def plans(self, carrier: str) -> list[dict[str, Any]]:
-        return self.sim.plans(carrier)
+        return [views.plan(p) for p in self.sim.plans(carrier)]
 
     @refusals
     def addons(self, carrier: str) -> list[dict[str, Any]]:
-        return [{"code": a.code, "name": a.name, "quota_mb": a.quota_kb // 1024, "price": to_cny(a.price)}
-                for a in self.sim.carrier(carrier).profile.addons.values()]
+        return [views.addon(a) for a in self.sim.addons(carrier)]
 
     # ---------------------------------------------------------------- operations
     @refusals
@@ -101,117 +100,35 @@ class InProcessTarget:
         return self.sim.create_account(name, kind=kind, verified=verified, id_number=id_number)
 
     @refusals
-    def open_card(self, account: str, carrier: str, plan: str, *, payment: str | None = None,
-                  auto_suspend: bool = True, auto_renew: bool = True, testing: bool = False) -> str:
-        return self.sim.open_card(account, carrier, plan, payment=payment, auto_suspend=auto_suspend,
-                                  auto_renew=auto_renew, testing=testing)
-
-    @refusals
-    def activate(self, account: str, iccid: str, imei: str | None = None) -> None:
-        self.sim.activate(account, iccid, imei)
-
-    @refusals
-    def change_plan(self, account: str, iccid: str, plan: str) -> str:
-        return self.sim.change_plan(account, iccid, plan)
-
-    @refusals
-    def withdraw_plan_change(self, account: str, iccid: str) -> None:
-        self.sim.withdraw_plan_change(account, iccid)
-
-    @refusals
-    def top_up(self, account: str, iccid: str, amount: str) -> dict[str, Any]:
-        return {"payment": self.sim.top_up(account, iccid, amount), "card": self.sim.card(iccid, account)}
-
-    @refusals
-    def buy_addon(self, account: str, iccid: str, addon: str) -> None:
-        self.sim.buy_addon(account, iccid, addon)
-
-    @refusals
-    def renew(self, account: str, iccid: str) -> dict[str, Any]:
-        return {"result": self.sim.renew(account, iccid), "card": self.sim.card(iccid, account)}
-
-    @refusals
-    def reactivate(self, account: str, iccid: str) -> None:
-        self.sim.reactivate(account, iccid)
-
-    @refusals
-    def suspend(self, account: str, iccid: str) -> None:
-        self.sim.suspend(account, iccid)
-
-    @refusals
-    def resume(self, account: str, iccid: str) -> None:
-        self.sim.resume(account, iccid)
-
-    @refusals
-    def verify_identity(self, account: str, iccid: str, name: str, id_number: str) -> None:
-        self.sim.verify_identity(account, iccid, name, id_number)
-
-    @refusals
-    def rebind_device(self, account: str, iccid: str, imei: str) -> None:
-        self.sim.rebind_device(account, iccid, imei)
-
-    @refusals
-    def unbind_device(self, account: str, iccid: str) -> None:
-        self.sim.unbind_device(account, iccid)
-
-    @refusals
-    def set_auto_renew(self, account: str, iccid: str, enabled: bool) -> None:
-        self.sim.set_auto_renew(account, iccid, enabled)
-
-    @refusals
-    def appeal_region(self, account: str, iccid: str) -> None:
-        self.sim.appeal_region(account, iccid)
-
-    @refusals
-    def report_lost(self, account: str, iccid: str) -> None:
-        self.sim.report_lost(account, iccid)
-
-    @refusals
-    def swap(self, account: str, iccid: str) -> str:
-        return self.sim.swap(account, iccid)
-
-    @refusals
-    def request_cancellation(self, account: str, iccid: str, document: str) -> dict[str, Any]:
-        return self.sim.request_cancellation(account, iccid, document)
-
-    @refusals
-    def request_refund(self, account: str, iccid: str, kind: str, *, payment: int | None = None,
-                       to_iccid: str | None = None) -> dict[str, Any]:
-        amount = self.sim.request_refund(account, iccid, kind, payment=payment, to_iccid=to_iccid)
-        return {"amount": amount, "card": self.sim.card(iccid, account)}
+    def call(self, operation: str, account: str, args: dict[str, Any]) -> Any:
+        """Any platform operation of the operation table, answered in the native API's shape."""
+        body = answer(self.sim, operation, account, args, invoke(self.sim, operation, account, args))
+        return body[1] if isinstance(body, tuple) else body
 
     @refusals
     def batch(self, account: str, operation: str, csv: bytes, *, document: str | None = None) -> dict[str, Any]:
-        return self.sim.batch(account, operation, csv, "batch.csv", document=document)
-
-    @refusals
-    def create_pool(self, account: str, carrier: str, name: str) -> str:
-        return self.sim.create_pool(account, carrier, name)
-
-    @refusals
-    def add_to_pool(self, account: str, pool: str, iccid: str) -> None:
-        self.sim.add_to_pool(account, pool, iccid)
+        return views.batch(self.sim.batch(account, operation, csv, "batch.csv", document=document))
 
     # ---------------------------------------------------------------- observations
     @refusals
     def card(self, account: str, iccid: str) -> dict[str, Any]:
-        return self.sim.card(iccid, account)
+        return views.card(self.sim.card(iccid, account))
 
     @refusals
     def history(self, account: str, iccid: str) -> list[dict[str, Any]]:
-        return self.sim.history(iccid, account)
+        return [views.event(e) for e in self.sim.history(iccid, account)]
 
     @refusals
     def ledger(self, account: str, iccid: str) -> list[dict[str, Any]]:
-        return self.sim.ledger(iccid, account)
+        return [views.ledger_entry(e) for e in self.sim.ledger(iccid, account)]
 
     @refusals
     def certificate(self, account: str, iccid: str) -> dict[str, Any]:
-        return self.sim.certificate(account, iccid)
+        return views.certificate(self.sim.certificate(account, iccid))
 
     @refusals
     def pool(self, account: str, pool: str) -> dict[str, Any]:
-        return pool_view(self.sim, self.sim._pool(account, pool))
+        return views.pool(self.sim.pool(account, pool))
 
     def close(self) -> None:
         pass

@@ -19,7 +19,8 @@ import zoneinfo
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-MAGIC = b"CSIMSNAP1\n"
+MAGIC = b"CSIMSNAP2\n"  # 2: classes under carriersim.simulator, journal of engine commands (carriersim 0.2)
+OLD_MAGIC = {b"CSIMSNAP1\n": "carriersim 0.1"}
 # What a snapshot may name, and nothing else. A name is looked up as one attribute of its module (never a dotted
 # path), and what it resolves to must be what the entry says: a class, or one of the engine's job handlers. Modules
 # are not objects a snapshot may hold (``simulator.http.server`` imports ``os``: naming ``os`` there must not hand
@@ -36,7 +37,7 @@ _ALLOWED = {
 }
 # carriersim's own classes are allowed from the engine's modules; from the server's only what a World holds (a
 # snapshot never holds a Store, a server or a CLI command, whose constructors touch files and sockets)
-_SERVER_CLASSES = {("carriersim.simulator.http.durability", "World"),
+_SERVER_CLASSES = {("carriersim.simulator.durable.journal", "World"),
                    ("carriersim.simulator.http.tenancy", "KeyRing"), ("carriersim.simulator.http.faults", "Fault"),
                    ("carriersim.simulator.http.faults", "FaultInjector")}
 _NOT_IN_SNAPSHOTS = ("carriersim.simulator.http", "carriersim.simulator.durable", "carriersim.simulator.cli",
@@ -113,6 +114,11 @@ def dumps(world: Any) -> bytes:
 
 def loads(data: bytes) -> Any:
     if not data.startswith(MAGIC):
+        for magic, version in OLD_MAGIC.items():
+            if data.startswith(magic):
+                raise SnapshotFormatError(f"a snapshot written by {version}, whose format this carriersim cannot "
+                                          "read; rebuild the world with this version (replay your scenario or "
+                                          "fleet) and snapshot it again")
         raise SnapshotFormatError("not a carriersim snapshot (wrong header)")
     try:
         raw = zlib.decompress(data[len(MAGIC):])

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 APPLICATION_ID = 0x43534D31  # "CSM1": carriersim's mark in the SQLite header
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the journal records operations of the operation table (carriersim 0.2)
 SQLITE_HEADER = b"SQLite format 3\x00"
 KEEP_AUTO_SNAPSHOTS = 4
 
@@ -27,11 +27,12 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE journal (
     seq INTEGER PRIMARY KEY,             -- rowid: rows are never deleted, so it only grows (no AUTOINCREMENT cost)
     sim_time INTEGER NOT NULL,          -- the simulated time when the command ran
-    op TEXT NOT NULL,                   -- operation id (openCard, advanceClock, tick, restore, ...)
+    op TEXT NOT NULL,                   -- an operation of simulator.operations (open_card, advance, ...),
+                                        -- or restore / rewind
     account TEXT,                       -- the calling account (NULL: test control)
-    params TEXT NOT NULL,               -- path parameters, JSON
-    body TEXT NOT NULL,                 -- request body, JSON
-    upload BLOB,                        -- uploaded file (batch jobs)
+    params TEXT NOT NULL,               -- unused since schema 2 ({})
+    body TEXT NOT NULL,                 -- the operation's arguments, JSON
+    upload BLOB,                        -- a bytes argument (a batch job's file)
     idem_key TEXT, idem_fingerprint TEXT, response_status INTEGER, response_body BLOB,
     created REAL NOT NULL               -- wall-clock time of the commit
 );
@@ -50,7 +51,7 @@ CREATE INDEX snapshots_by_seq ON snapshots (journal_seq);
 
 
 # journal entries a timeline starts from, each naming the snapshot of the world it starts with (body.snapshot)
-TIMELINE_STARTS = ("(op IN ('restore', 'rewind') OR (op = 'resetWorld' AND json_extract(body, '$.snapshot') IS NOT "
+TIMELINE_STARTS = ("(op IN ('restore', 'rewind') OR (op = 'reset' AND json_extract(body, '$.snapshot') IS NOT "
                    "NULL))")
 
 
@@ -147,8 +148,11 @@ class Store:
             raise StoreError(f"{self.path} was written by a newer carriersim (schema {version}, this one reads "
                              f"{SCHEMA_VERSION}); upgrade carriersim to use it.")
         if version < SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has schema {version}, older than this carriersim's {SCHEMA_VERSION}, "
-                             "and no migration exists for it.")
+            raise StoreError(f"{self.path} was written by an older carriersim (schema {version}: a journal of native "
+                             f"HTTP operations; this one reads schema {SCHEMA_VERSION}, a journal of engine "
+                             "operations) and cannot be migrated: its snapshots name classes that no longer exist. "
+                             "It was left untouched; start with a new --db file, or use the carriersim version that "
+                             "wrote it (0.1) to read it.")
         result = self.db.execute("PRAGMA quick_check").fetchone()[0]
         if result != "ok":
             raise StoreError(f"{self.path} is damaged ({result}); it was left untouched.")

@@ -20,18 +20,20 @@ import jsonschema
 from aiohttp import BodyPartReader, web
 from yarl import URL
 
+from ..durable.journal import Durability
+from ..durable.store import Store
 from ..errors import SimError
+from ..operations import invoke, operation
 from ..simulation import Simulation
 from . import control, native
-from ..durable.store import Store
 from .clock_driver import ClockDriver
-from .durability import Durability
 from .faults import FaultInjector
 from .idempotency import IdempotencyStore
 from .problems import ProblemError, from_sim_error, problem
-from .spec import BODIES, OPERATIONS, Operation, openapi
+from .spec import BODIES, ENGINE_OPERATION, OPERATIONS, Operation, openapi
 from .tenancy import KeyRing, bearer, same_token
 from .webhooks import WebhookHub
+from .world import ServerWorld
 
 log = logging.getLogger("carriersim.http")
 MAX_JSON_BODY = 64 * 1024
@@ -57,7 +59,8 @@ class ServerState:
 @dataclass
 class Ctx:
     """What a handler gets: the state, the calling account (None under /_sim), the validated body, the path
-    parameters and the query."""
+    parameters and the query; ``run`` performs an operation of the operation table and remembers the writes,
+    which the dispatcher journals once the request has succeeded."""
 
     state: ServerState
     account: str | None
@@ -65,10 +68,17 @@ class Ctx:
     params: dict[str, str]
     query: Any
     upload: dict[str, Any] | None = None
+    commands: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def sim(self) -> Simulation:
         return self.state.sim
+
+    def run(self, op_name: str, args: dict[str, Any]) -> Any:
+        result = invoke(ServerWorld(self.state), op_name, self.account, args)
+        if operation(op_name).write:
+            self.commands.append((op_name, args))
+        return result
 
 
 STATE = web.AppKey("state", ServerState)
@@ -203,7 +213,7 @@ def _dispatcher(op: Operation, handler: Callable[[Ctx], tuple[int, Any] | Any]) 
                 account = None
             else:
                 account = state.keys.account_for(token) if token else None
-                if account is None or account not in state.sim.accounts:
+                if account is None or not state.sim.has_account(account):
                     raise ProblemError(401, "unauthorized", "Send an account's API key as 'Authorization: Bearer "
                                        "<key>' (POST /_sim/accounts issues one).", headers=CHALLENGE)
                 injected = await state.faults.apply(op.method, op.path)
@@ -246,22 +256,23 @@ def _run(request: web.Request, state: ServerState, op: Operation, handler: Calla
         return result
     status, data = result if isinstance(result, tuple) else (op.status, result)
     response = _json(status, data)
-    if state.durability is not None and op.method != "GET" and status < 300:
+    if state.durability is not None and status < 300:
         record = None if idem is None else (idem[0], idem[1], status, response.body or b"")
-        state.durability.record(op.id, account, params, body, upload, record, cost, sim_time)
+        for n, (op_name, args) in enumerate(ctx.commands):  # the answer to a retry rides on the last command
+            last = n == len(ctx.commands) - 1
+            state.durability.record(op_name, account, args, record if last else None, cost if last else 0.0,
+                                    sim_time)
     return response
 
 
-def execute(state: ServerState, op_id: str, body: dict[str, Any], account: str | None = None,
-            params: dict[str, str] | None = None) -> Any:
-    """Run one operation from inside the server (``serve --fleet``), journaled like a request."""
-    handler = {**native.HANDLERS, **control.HANDLERS}[op_id]
+def execute(state: ServerState, op_name: str, args: dict[str, Any], account: str | None = None) -> Any:
+    """Run one operation of the operation table from inside the server (``serve --fleet``), journaled like a
+    request."""
     sim_time, started = state.sim.now, time.perf_counter()
-    result = handler(Ctx(state, account, body, params or {}, {}))
-    if state.durability is not None:
-        state.durability.record(op_id, account, params or {}, body, None, None, time.perf_counter() - started,
-                                sim_time)
-    return result[1] if isinstance(result, tuple) else result
+    result = invoke(ServerWorld(state), op_name, account, args)
+    if state.durability is not None and operation(op_name).write:
+        state.durability.record(op_name, account, args, None, time.perf_counter() - started, sim_time)
+    return result
 
 
 async def _idempotent(request: web.Request, state: ServerState, op: Operation, handler: Callable,
@@ -320,10 +331,11 @@ def create_app(sim: Simulation | None = None, *, admin_token: str | None = None,
     state.clock = ClockDriver(lambda: state.sim, clock, rate, on_advance=state.webhooks.notify)
     app[STATE] = state
     if db is not None:
-        state.durability = Durability(Store(db, sync=db_sync), state, {**native.HANDLERS, **control.HANDLERS})
+        state.durability = Durability(Store(db, sync=db_sync), state, lambda: ServerWorld(state))
         app[OPENED] = state.durability.open()
         state.clock.on_tick = state.durability.record_tick
-    handlers = {**native.HANDLERS, **(control.HANDLERS if test_control else {})}
+    handlers = {**native.HANDLERS, **{route: native.engine_write(route, op) for route, op in ENGINE_OPERATION.items()},
+                **(control.HANDLERS if test_control else {})}
     for op in OPERATIONS:
         if op.control and not test_control:
             continue

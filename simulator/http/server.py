@@ -40,8 +40,8 @@ async def run(args: Any) -> int:
         fleet_note = (f"; world restored from {args.db}: snapshot #{opened['snapshot']} and {opened['replayed']} "
                       f"journal entries in {opened['seconds']} s")
     elif args.fleet:
-        built = execute(state, "generateFleet", {"cards": args.fleet, "accounts": max(1, args.fleet // 50),
-                                                 "seed": args.seed})
+        built = execute(state, "generate_fleet", {"cards": args.fleet, "accounts": max(1, args.fleet // 50),
+                                                  "seed": args.seed})
         first = built["accounts"][0]
         fleet_note = (f"; fleet of {built['cards']} cards in {len(built['accounts'])} accounts "
                       f"(key for {first['account']}: {first['api_key']})")

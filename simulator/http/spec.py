@@ -13,20 +13,15 @@ from typing import Any
 
 from ..events import Kind
 from ..model import REASON_NAMES, State
+from ..operations import BATCH_OPERATIONS, CODE, DURATION, ICCID, IMEI, operation
 
 S = dict[str, Any]
 NULL_STR: S = {"type": ["string", "null"]}
 DATETIME: S = {"type": "string", "format": "date-time"}
 NULL_DATETIME: S = {"type": ["string", "null"], "format": "date-time"}
 MONEY: S = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "description": "CNY, exact, e.g. \"5.00\""}
-MONEY_IN: S = {"oneOf": [{"type": "string", "pattern": r"^[0-9]{1,7}(\.[0-9]{1,2})?$"},
-                         {"type": "number", "minimum": 0.01, "maximum": 100000}],
-               "description": "CNY, at most 2 decimals"}
-ICCID: S = {"type": "string", "pattern": "^[0-9]{19,20}$", "description": "19–20 digits, Luhn check digit (ID-1)"}
-IMEI: S = {"type": "string", "pattern": "^[0-9]{15}$", "description": "15 digits, Luhn check digit (ID-1)"}
 STATES = [s.label for s in State]
 REASONS = list(REASON_NAMES.values())
-CODE: S = {"type": "string", "minLength": 1, "maxLength": 64}
 
 
 def obj(props: S, required: list[str] | None = None, *, extra: bool = False, **more: Any) -> S:
@@ -168,55 +163,39 @@ SCHEMAS: dict[str, S] = {
 # ---------------------------------------------------------------------------------------------- request bodies
 
 SNAPSHOT_NAME: S = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}
-DURATION: S = {"type": "string", "minLength": 1, "maxLength": 64,
-               "description": "'3 days', '1 month', '2 hours' or ISO-8601 (P1M, PT12H)"}
+
+
+def _body(op_name: str, *, omit: tuple[str, ...] = ("iccid",), **more: Any) -> S:
+    """A request body: the operation's parameters (from the operation table) less those in the path."""
+    return operation(op_name).schema(omit=omit, **more)
+
+
+ONE_OF_TIME = {"oneOf": [{"required": ["to"]}, {"required": ["by"]}]}
 BODIES: dict[str, S] = {
-    "OpenCard": obj({"carrier": CODE, "plan": CODE, "payment": MONEY_IN, "auto_suspend": {"type": "boolean"},
-                     "auto_renew": {"type": "boolean"}, "testing": {"type": "boolean"}, "iccid": ICCID},
-                    ["carrier", "plan"]),
-    "Activation": obj({"imei": IMEI}),
-    "PlanChange": obj({"plan": CODE}, ["plan"]),
-    "TopUpRequest": obj({"amount": MONEY_IN}, ["amount"]),
-    "AddOnPurchase": obj({"addon": CODE}, ["addon"]),
-    "Identity": obj({"name": {"type": "string", "minLength": 1, "maxLength": 100},
-                     "id_number": {"type": "string", "minLength": 1, "maxLength": 32}}, ["name", "id_number"]),
-    "Device": obj({"imei": IMEI}, ["imei"]),
-    "AutoRenew": obj({"enabled": {"type": "boolean"}}, ["enabled"]),
-    "Swap": obj({"new_iccid": ICCID}),
-    "CancellationBody": obj({"document": {"type": "string", "minLength": 1, "maxLength": 32}}, ["document"]),
-    "RefundRequest": obj({"kind": {"enum": ["unused_months", "wrong_top_up", "balance"]},
-                          "payment": {"type": "integer", "minimum": 0}, "to_iccid": ICCID}, ["kind"]),
-    "NewPool": obj({"carrier": CODE, "name": {"type": "string", "minLength": 1, "maxLength": 100}}, ["carrier"]),
-    "PoolMember": obj({"iccid": ICCID}, ["iccid"]),
-    "NewWebhook": obj({"url": {"type": "string", "format": "uri", "pattern": "^https?://", "maxLength": 2000}},
-                      ["url"]),
-    "AdvanceRequest": obj({"to": {"type": "string", "minLength": 1, "maxLength": 64}, "by": DURATION},
-                          oneOf=[{"required": ["to"]}, {"required": ["by"]}]),
-    "ClockMode": obj({"mode": {"enum": ["frozen", "accelerated"]},
-                      "rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 31_536_000}}, ["mode"]),
-    "NewAccountRequest": obj({"name": {"type": "string", "minLength": 1, "maxLength": 200},
-                              "kind": {"enum": ["enterprise", "personal"]},
-                              "channel": {"type": "string", "minLength": 1, "maxLength": 64},
-                              "verified": {"type": "boolean"},
-                              "id_number": {"type": "string", "minLength": 1, "maxLength": 32}}, ["name"]),
-    "FleetRequest": obj({"accounts": {"type": "integer", "minimum": 1, "maximum": 10_000},
-                         "cards": {"type": "integer", "minimum": 0, "maximum": 200_000},
-                         "seed": {"type": "integer"}}, ["cards"]),
-    "UsageReport": obj({"mb": {"type": "number", "minimum": 0, "maximum": 10_000_000},
-                        "kb": {"type": "integer", "minimum": 0, "maximum": 10_000_000_000},
-                        "region": {"type": "string", "minLength": 1, "maxLength": 32}, "imei": IMEI}),
-    "CarrierHold": obj({"note": {"type": "string", "maxLength": 200}}),
-    "MaintenanceRequest": obj({"until": {"type": "string", "minLength": 1, "maxLength": 64}, "duration": DURATION,
-                               "stop_cards": {"type": "boolean"}}, oneOf=[{"required": ["until"]},
-                                                                          {"required": ["duration"]}]),
-    "FaultRequest": obj({"method": {"enum": ["GET", "POST", "DELETE", "*"]},
-                         "route": {"type": "string", "pattern": "^/v1", "maxLength": 200},
-                         "latency_ms": {"type": "integer", "minimum": 0, "maximum": 60_000},
-                         "error_rate": {"type": "number", "minimum": 0, "maximum": 1},
-                         "status": {"type": "integer", "minimum": 400, "maximum": 599},
-                         "seed": {"type": "integer"}}, ["route"]),
-    "ResetRequest": obj({"seed": {"type": "integer"}, "start": {"type": "string", "minLength": 1,
-                                                                "maxLength": 64}}),
+    "OpenCard": _body("open_card", omit=()),
+    "Activation": _body("activate"),
+    "PlanChange": _body("change_plan"),
+    "TopUpRequest": _body("top_up"),
+    "AddOnPurchase": _body("buy_addon"),
+    "Identity": _body("verify_identity"),
+    "Device": _body("rebind_device"),
+    "AutoRenew": _body("set_auto_renew"),
+    "Swap": _body("swap"),
+    "CancellationBody": _body("request_cancellation"),
+    "RefundRequest": _body("request_refund"),
+    "NewPool": _body("create_pool", omit=()),
+    "PoolMember": _body("add_to_pool", omit=("pool_id",)),
+    "NewWebhook": _body("create_webhook", omit=()),
+    "AdvanceRequest": _body("advance", omit=(), **ONE_OF_TIME),
+    "ClockMode": _body("set_clock_mode", omit=()),
+    "NewAccountRequest": _body("create_account", omit=()),
+    "FleetRequest": _body("generate_fleet", omit=()),
+    "UsageReport": _body("report_usage"),
+    "CarrierHold": _body("carrier_bar"),
+    "MaintenanceRequest": _body("start_maintenance", omit=("carrier",),
+                                oneOf=[{"required": ["until"]}, {"required": ["duration"]}]),
+    "FaultRequest": _body("create_fault", omit=()),
+    "ResetRequest": _body("reset", omit=()),
     "SnapshotRequest": obj({"name": SNAPSHOT_NAME}, ["name"]),
     "RewindRequest": obj({"to": {"type": "string", "minLength": 1, "maxLength": 64,
                                  "description": "a simulated time on the current timeline, ISO-8601"}}, ["to"]),
@@ -225,8 +204,7 @@ BODIES: dict[str, S] = {
 # multipart/form-data bodies (documented; read by the dispatcher, not JSON-validated)
 FORMS: dict[str, S] = {
     "BatchUpload": obj({
-        "operation": {"type": "string", "enum": ["suspend", "resume", "activate", "change_plan",
-                                                 "withdraw_plan_change", "top_up", "set_auto_renew", "cancel"]},
+        "operation": {"type": "string", "enum": list(BATCH_OPERATIONS)},
         "document": {"type": "string", "maxLength": 32},
         "file": {"type": "string", "contentMediaType": "application/octet-stream",
                  "description": "The filled-in template, .csv or .xlsx (by the file name's extension, or by its "
@@ -434,6 +412,18 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 BY_ID = {op.id: op for op in OPERATIONS}
+# The native writes that are one engine operation each, with the path parameters and the body as its arguments
+# (simulator.operations): the dispatcher runs them generically; native.ANSWERS shapes their answers.
+ENGINE_OPERATION = {
+    "openCard": "open_card", "activateCard": "activate", "changePlan": "change_plan",
+    "withdrawPlanChange": "withdraw_plan_change", "topUp": "top_up", "buyAddOn": "buy_addon", "renewCard": "renew",
+    "suspendCard": "suspend", "resumeCard": "resume", "reactivateCard": "reactivate",
+    "verifyIdentity": "verify_identity", "rebindDevice": "rebind_device", "unbindDevice": "unbind_device",
+    "setAutoRenew": "set_auto_renew", "appealRegion": "appeal_region", "reportLost": "report_lost",
+    "swapCard": "swap", "requestCancellation": "request_cancellation", "requestRefund": "request_refund",
+    "createPool": "create_pool", "addPoolMember": "add_to_pool", "createWebhook": "create_webhook",
+    "deleteWebhook": "delete_webhook",
+}
 _PARAM_SCHEMAS = {"iccid": {"type": "string", "minLength": 1, "maxLength": 40}, "carrier": {"type": "string"},
                   "pool_id": {"type": "string"}, "job_id": {"type": "string"}, "webhook_id": {"type": "string"},
                   "account_id": {"type": "string"}, "name": {"type": "string", "minLength": 1, "maxLength": 64}}

@@ -85,7 +85,7 @@ class WebhookHub:
         # derived from the seed, like API keys, so that a journal replay hands out the same secret
         secret = hmac.new(str(sim.seed).encode(), f"webhook:{self._count}:{account_id}:{url}".encode(),
                           hashlib.sha256).hexdigest()[:32]
-        sub = Subscription(f"wh-{self._count:04d}", account_id, url, "whsec_" + secret, cursor=len(sim.events))
+        sub = Subscription(f"wh-{self._count:04d}", account_id, url, "whsec_" + secret, cursor=sim.event_count())
         self._add(sub)
         return sub
 
@@ -167,7 +167,7 @@ class WebhookHub:
         if not events:
             sub.cursor = next_cursor
             sub.wake.clear()
-            if next_cursor >= len(self._get_sim().events):
+            if next_cursor >= self._get_sim().event_count():
                 await sub.wake.wait()
             return
         for event in events:

@@ -91,7 +91,7 @@ def submit(engine: "Engine", cards: list[Card], batch_size: int) -> list[dict]:
                             "working_days": days, "batch_size": batch_size})
         engine.change(card, Cause.API, phase=State.PENDING_CANCEL)
         engine.scheduler.at(due, JobKind.REVIEW_DONE, card)
-        out.append({"iccid": card.iccid, "review": card.cancel_request["review"], "due": engine.iso(due)})
+        out.append({"iccid": card.iccid, "review": card.cancel_request["review"], "due": due})
     return out
 
 

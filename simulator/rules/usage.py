@@ -4,7 +4,6 @@ error; the result says how much traffic the network carried and why the rest was
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..model import Card, State
@@ -14,16 +13,6 @@ from .regions import check_usage_region
 
 if TYPE_CHECKING:
     from ..engine import Engine
-
-
-@dataclass(frozen=True)
-class UsageResult:
-    iccid: str
-    accepted_kb: int
-    refused_kb: int
-    refused_because: str | None  # "not_in_service" | "region" | "device" | "suspended" | "quota" | "test_quota"
-    state: str
-    reasons: list[str]
 
 
 def report(engine: "Engine", card: Card, kb: int, region: str | None, imei: str | None) -> tuple[int, str | None]:

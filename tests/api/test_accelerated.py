@@ -21,6 +21,7 @@ from freezegun import freeze_time
 
 from carriersim.simulator import Simulation
 from carriersim.simulator.http import create_app
+from carriersim.simulator.http import views as native
 from carriersim.simulator.http.app import STATE
 from carriersim.simulator.http.clock_driver import ClockDriver
 from carriersim.simulator.http.webhooks import SIGNATURE_HEADER, verify
@@ -100,13 +101,13 @@ def test_exp1_thirty_one_accelerated_days_start_a_cycle_and_expire_the_card(free
     freezer.tick(30)
     driver.tick()
     assert sim.iso(sim.now) == "2027-01-31T00:00:00+08:00"
-    assert sim.card(iccid)["state"] == "active"
+    assert native.card(sim.card(iccid))["state"] == "active"
     freezer.tick(1)
     driver.tick()
     assert sim.iso(sim.now) == "2027-02-01T00:00:00+08:00"
-    card = sim.card(iccid)
+    card = native.card(sim.card(iccid))
     assert card["state"] == "retained" and card["reasons"] == ["expired"]
-    expired = [e for e in sim.history(iccid) if e["kind"] == "expired"]
+    expired = [native.event(e) for e in sim.history(iccid) if e.kind.label == "expired"]
     assert len(expired) == 1 and expired[0]["cause"] == "clock" and expired[0]["time"] == sim.iso(sim.now)
 
 
@@ -246,7 +247,7 @@ async def test_background_ticker_expires_the_card_and_the_webhook_hears_it(aioht
             assert time.perf_counter() < deadline, "the ticker did not expire the card (or no webhook came)"
             await asyncio.sleep(0.01)
         assert state.sim.now == sim.now and sim.iso(sim.now) == "2027-02-01T00:00:00+08:00"
-        assert sim.card(iccid)["state"] == "retained"
+        assert native.card(sim.card(iccid))["state"] == "retained"
         assert all(verify(secret, body, sig) for body, sig in hits)
     finally:
         await runner.cleanup()

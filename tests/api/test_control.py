@@ -303,7 +303,7 @@ async def test_reset_empties_the_world_and_old_keys_stop_working(client):
     view = await ok(await client.post("/_sim/reset", json={}, headers=ADMIN))
     assert view == {"now": "2027-01-11T00:00:00+08:00", "mode": "frozen", "rate": 86400.0}  # the clock stays
     state = client.app[STATE]
-    assert (state.sim.accounts, state.sim.cards, len(state.sim.events)) == ({}, [], 0)
+    assert (state.sim.engine.accounts, state.sim.engine.cards, len(state.sim.engine.events)) == ({}, [], 0)
     assert state.faults.faults == [] and state.webhooks.subs == {} and state.batch_jobs == {}
     r = await client.get("/v1/account", headers=acme["H"])
     assert r.status == 401 and (await r.json())["code"] == "unauthorized"

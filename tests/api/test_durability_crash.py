@@ -39,7 +39,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from carriersim.simulator import Simulation
 from carriersim.simulator.cli import main as cli_main
-from carriersim.simulator.durable.store import APPLICATION_ID
+from carriersim.simulator.durable.store import APPLICATION_ID, SCHEMA_VERSION
 from carriersim.simulator.http.app import OPENED, STATE, create_app
 from carriersim.simulator.identifiers import make_imei
 from carriersim.simulator.profile import builtin_profiles
@@ -562,6 +562,14 @@ def _newer_schema(p: Path) -> None:
     db.close()
 
 
+def _older_schema(p: Path) -> None:
+    """A database of carriersim 0.1 (schema 1: a journal of native HTTP operation ids, pickles of old classes)."""
+    make_carriersim_db(p)
+    db = sqlite3.connect(p)
+    db.execute("PRAGMA user_version = 1")
+    db.close()
+
+
 def _damaged_middle(p: Path) -> None:
     make_carriersim_db(p)
     size = p.stat().st_size
@@ -586,6 +594,7 @@ DAMAGED = {
     "random_bytes": (_random, "not a carriersim database (not even SQLite)"),
     "other_sqlite_app": (_other_app, "SQLite database of another application"),
     "newer_schema": (_newer_schema, "newer carriersim (schema 99"),
+    "older_schema": (_older_schema, "older carriersim (schema 1"),
     "damaged_middle": (_damaged_middle, "is damaged"),
     "damaged_btree": (_damaged_btree, "is damaged"),
 }
@@ -616,7 +625,7 @@ def test_carriersim_db_of_current_schema_opens(tmp_path, servers):
     make_carriersim_db(db)
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     con.close()
     server = start(servers, db)
     assert server.restored() is not None and server.restored()[1] == 0  # type: ignore[index]

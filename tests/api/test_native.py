@@ -589,7 +589,7 @@ async def test_events_feed_with_cursor_sees_only_own_events(client):
     await open_active(client, other["H"])
     page = await ok(await client.get("/v1/events", headers=acme["H"]))
     assert page["items"] and all(e["iccid"] == a for e in page["items"])
-    assert page["next_cursor"] == len(client.app[STATE].sim.events)
+    assert page["next_cursor"] == len(client.app[STATE].sim.engine.events)
     history = (await ok(await client.get(f"/v1/cards/{a}/history", headers=acme["H"])))["items"]
     assert page["items"] == history
     # nothing new yet

@@ -60,10 +60,12 @@ def test_fixtures_for_users_own_tests(pytester):
     pytester.makepyfile("""
         import json, urllib.request
 
+        from carriersim import State
+
         def test_sim(carrier_sim):
             acct = carrier_sim.create_account("Acme")
             iccid = carrier_sim.open_card(acct, "cmcc", "CMCC-M30")
-            assert carrier_sim.card(iccid)["state"] == "ready"
+            assert carrier_sim.card(iccid).state is State.READY
 
         def test_server(carrier_sim_server):
             req = urllib.request.Request(carrier_sim_server.url + "/_sim/clock",

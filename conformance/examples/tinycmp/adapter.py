@@ -268,39 +268,9 @@ class TinyCmpTarget:
     def set_auto_renew(self, account: str, iccid: str, enabled: bool) -> None:
         self._card_call("card.set_renew", account, iccid, on=enabled)
 
-    def verify_identity(self, account: str, iccid: str, name: str, id_number: str) -> None:
-        raise self._unsupported("real-name verification", "real_name")
-
-    def rebind_device(self, account: str, iccid: str, imei: str) -> None:
-        raise self._unsupported("device binding", "device_binding")
-
-    def unbind_device(self, account: str, iccid: str) -> None:
-        raise self._unsupported("device binding", "device_binding")
-
-    def appeal_region(self, account: str, iccid: str) -> None:
-        raise self._unsupported("restricted regions", "regions")
-
-    def report_lost(self, account: str, iccid: str) -> None:
-        raise self._unsupported("loss reports", "lost_swap")
-
-    def swap(self, account: str, iccid: str) -> str:
-        raise self._unsupported("card replacement", "lost_swap")
-
-    def request_cancellation(self, account: str, iccid: str, document: str) -> dict[str, Any]:
-        raise self._unsupported("cancellation requests", "cancellation")
-
-    def request_refund(self, account: str, iccid: str, kind: str, *, payment: int | None = None,
-                       to_iccid: str | None = None) -> dict[str, Any]:
-        raise self._unsupported("refunds", "refunds")
-
-    def batch(self, account: str, operation: str, csv: bytes, *, document: str | None = None) -> dict[str, Any]:
-        raise self._unsupported("batch files", "batch")
-
-    def create_pool(self, account: str, carrier: str, name: str) -> str:
-        raise self._unsupported("data pools", "pools")
-
-    def add_to_pool(self, account: str, pool: str, iccid: str) -> None:
-        raise self._unsupported("data pools", "pools")
+    # Real-name verification, device binding, regions, loss and swap, cancellation, refunds, batch files and pools:
+    # TinyCMP has none of them. No method is written for them, so ``carriersim.scenarios.target.perform`` answers
+    # that the target lacks the operation; the capabilities above keep the runner from asking.
 
     # ---------------------------------------------------------------- observations
     def card(self, account: str, iccid: str) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """``--db``: nothing acknowledged is ever lost, and a tester can go back.
 
-Every accepted command (a 2xx POST or DELETE, an accelerated tick) is journaled in the SQLite store before its
-response leaves; on start the world is the latest snapshot plus the journal after it, replayed through the same
-handlers that served the requests (the engine is deterministic, so replay rebuilds the same world byte for byte).
+Every accepted command — an operation of the operation table (``simulator.operations``) with the calling account
+and its arguments, whichever API it came through, and each move of the accelerated clock — is journaled in the
+SQLite store before its response leaves; on start the world is the latest snapshot plus the journal after it,
+replayed through the same table (the engine is deterministic, so replay rebuilds the same world byte for byte).
 Snapshots are taken automatically once replaying what follows the last one would cost more than a second, on
 clean shutdown, and on request (named). Restoring a snapshot or rewinding to a simulated time are journal entries
 themselves, so the journal stays one linear history.
@@ -16,19 +17,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from ..durable import codec
-from ..durable.store import Entry, SnapshotInfo, Store, StoreError
 from ..errors import SimError
+from ..operations import invoke
 from ..simulation import Simulation
-from .faults import FaultInjector
-from .tenancy import KeyRing
+from . import codec
+from .store import Entry, SnapshotInfo, Store, StoreError
 
 if TYPE_CHECKING:
-    from .app import ServerState
+    from ..http.app import ServerState
+    from ..http.faults import FaultInjector
+    from ..http.tenancy import KeyRing
 
 log = logging.getLogger("carriersim.durability")
 SNAPSHOT_AFTER_SECONDS = 1.0  # of replay work accumulated since the last snapshot
-NOT_JOURNALED = {"createSnapshot", "restoreSnapshot", "rewindTimeline", "importSnapshot"}
+RESET = "reset"  # the operation that starts a new world, and with it a timeline of its own
 
 
 @dataclass
@@ -36,10 +38,10 @@ class World:
     """What a snapshot holds: the simulation and the server state that belongs to it."""
 
     sim: Simulation
-    keys: KeyRing
+    keys: "KeyRing"
     batch_jobs: dict[str, dict[str, Any]]
     idempotency: list[tuple[str, str, str, int, bytes, str]]
-    faults: FaultInjector
+    faults: "FaultInjector"
     webhooks: list[dict[str, Any]]
     webhook_count: int
     clock_mode: str
@@ -47,10 +49,10 @@ class World:
 
 
 class Durability:
-    def __init__(self, store: Store, state: "ServerState", handlers: dict[str, Callable]) -> None:
+    def __init__(self, store: Store, state: "ServerState", receiver: Callable[[], Any]) -> None:
         self.store = store
         self.state = state
-        self.handlers = handlers
+        self.receiver = receiver  # what replayed operations run on (the server's world facade)
         self.replay_cost = 0.0  # seconds of handler time journaled since the last snapshot
         self.last_seq = store.last_seq()
 
@@ -88,27 +90,29 @@ class Durability:
 
     # ------------------------------------------------------------------ journaling
 
-    def record(self, op: str, account: str | None, params: dict[str, str], body: dict[str, Any],
-               upload: dict[str, Any] | None, idem: tuple[str, str, int, bytes] | None, cost: float,
-               sim_time: int) -> None:
-        if op in NOT_JOURNALED:
-            return
+    def record(self, op: str, account: str | None, args: dict[str, Any], idem: tuple[str, str, int, bytes] | None,
+               cost: float, sim_time: int) -> None:
+        """Journal one accepted engine command (``op`` of the operation table, its account and arguments); a
+        ``bytes`` argument (a batch file) goes to the upload column."""
         blob = None
-        if upload is not None:
-            body = {**body, **{k: v for k, v in upload.items() if k != "file"}}
-            blob = upload.get("file")
-        if op == "resetWorld":  # a new world starts a timeline of its own, from a snapshot journaled with it
+        body = {}
+        for name, value in args.items():
+            if isinstance(value, bytes):
+                blob = value
+            else:
+                body[name] = value
+        if op == RESET:  # a new world starts a timeline of its own, from a snapshot journaled with it
             self.last_seq, _ = self.store.append_timeline(sim_time, op, body, codec.dumps(self.capture()),
-                                                          account=account, params=params, idem=idem)
+                                                          account=account, idem=idem)
             self.replay_cost = 0.0
             return
-        self.last_seq = self.store.append(sim_time, op, account, params, body, blob, idem)
+        self.last_seq = self.store.append(sim_time, op, account, {}, body, blob, idem)
         self.replay_cost += cost
         if self.replay_cost > SNAPSHOT_AFTER_SECONDS:
             self.snapshot()
 
     def record_tick(self, before: int, target: int, cost: float) -> None:
-        self.record("tick", None, {}, {"to": target}, None, None, cost, before)
+        self.record("advance", None, {"to": target}, None, cost, before)
 
     # ------------------------------------------------------------------ replay
 
@@ -128,26 +132,18 @@ class Durability:
             del clock.tick
 
     def apply(self, entry: Entry) -> None:
-        """Re-run one journaled command through the handler that first ran it."""
-        from .app import Ctx
-
+        """Re-run one journaled command through the operation table, as it first ran."""
         st = self.state
-        if entry.op == "tick":
-            st.sim.advance(to=entry.body["to"])
-        elif entry.op == "rewind" and "snapshot" not in entry.body:  # written by a carriersim that journaled
-            self._replay_until(int(entry.body["to"]), entry.seq - 1)  # the rewind before its snapshot
+        if entry.op == "rewind" and "snapshot" not in entry.body:  # a rewind whose snapshot was never written:
+            self._replay_until(int(entry.body["to"]), entry.seq - 1)  # redo it from the journal
         elif entry.op in ("restore", "rewind"):
             self._load(entry.body["snapshot"])
         else:
-            upload = None
-            body = entry.body
-            if entry.op == "resetWorld":
-                body = {k: v for k, v in body.items() if k != "snapshot"}
+            args = {k: v for k, v in entry.body.items() if not (entry.op == RESET and k == "snapshot")}
             if entry.upload is not None:
-                upload = {"file": entry.upload, **{k: body[k] for k in ("filename", "operation", "document")
-                                                    if k in body}}
+                args["data"] = entry.upload
             try:
-                self.handlers[entry.op](Ctx(st, entry.account, body, entry.params, {}, upload))
+                invoke(self.receiver(), entry.op, entry.account, args)
             except SimError as exc:  # pragma: no cover - would mean the engine is not deterministic
                 log.error("journal entry %s (%s) was accepted but is refused on replay: %s", entry.seq, entry.op,
                           exc)
@@ -235,7 +231,7 @@ class Durability:
                                                  "with no earlier history")
                     earlier = origin_info.journal_seq
                 else:
-                    if start.op == "resetWorld" and target > start.sim_time:
+                    if start.op == RESET and target > start.sim_time:
                         raise self._out_of_range(target, f"the world was reset at "
                                                  f"{self.state.sim.iso(start.sim_time)} to a new one starting at "
                                                  f"{self.state.sim.iso(world.sim.now)}")
@@ -266,11 +262,8 @@ class Durability:
 
     def _crosses(self, entry: Entry, target: int) -> bool:
         """Does this clock movement go past ``target``?"""
-        sim = self.state.sim
-        if entry.op == "tick":
-            return int(entry.body["to"]) > target
-        if entry.op == "advanceClock":
-            return sim.resolve_target(entry.body.get("to"), entry.body.get("by")) > target
+        if entry.op == "advance":
+            return self.state.sim.resolve_target(entry.body.get("to"), entry.body.get("by")) > target
         return False
 
     def export(self, name: str) -> bytes:
@@ -293,15 +286,16 @@ class Durability:
         return self.store.snapshot_by_id(sid)
 
 
-_WORLD_PARTS: dict[str, type | tuple[type, ...]] = {
-    "sim": Simulation, "keys": KeyRing, "batch_jobs": dict, "idempotency": list, "faults": FaultInjector,
-    "webhooks": list, "webhook_count": int, "clock_mode": str, "clock_rate": (int, float)}
-
-
 def _well_formed(world: object) -> bool:
     """A World whose parts are what a server installs (a file from elsewhere may hold a World of anything)."""
+    from ..http.faults import FaultInjector
+    from ..http.tenancy import KeyRing
+
+    parts: dict[str, type | tuple[type, ...]] = {
+        "sim": Simulation, "keys": KeyRing, "batch_jobs": dict, "idempotency": list, "faults": FaultInjector,
+        "webhooks": list, "webhook_count": int, "clock_mode": str, "clock_rate": (int, float)}
     return (isinstance(world, World)
-            and all(isinstance(getattr(world, part, None), kind) for part, kind in _WORLD_PARTS.items())
+            and all(isinstance(getattr(world, part, None), kind) for part, kind in parts.items())
             and world.clock_mode in ("frozen", "accelerated") and isinstance(getattr(world.sim, "now", None), int))
 
 
