@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jsonschema
 import yaml
 
+from .calendars import cn_year
 from .errors import ProfileError
 from .money import to_fen
 from .timeutil import WorkCalendar
@@ -117,14 +118,6 @@ def region_codes() -> dict[str, dict[str, str]]:
     return {r["code"]: r for r in yaml.safe_load(text)["regions"]}
 
 
-@lru_cache(maxsize=1)
-def _cn_calendar() -> tuple[tuple[date, ...], tuple[date, ...]]:
-    text = resources.files("carriersim.simulator.data").joinpath("cn_calendar.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
-    as_date = lambda v: v if isinstance(v, date) else date.fromisoformat(str(v))  # noqa: E731
-    return tuple(map(as_date, data["holidays"])), tuple(map(as_date, data["working_weekends"]))
-
-
 def _field_path(path: Any) -> str:
     out = ""
     for part in path:
@@ -192,12 +185,10 @@ def parse_profile(data: Any, source: str = "<profile>") -> CarrierProfile:
             raise ProfileError(source, f"addons[{i}].code", f"{a['code']!r} is used twice; codes are unique")
         addons[a["code"]] = AddOn(a["code"], a["name"], carrier, a["quota_mb"] * KB_PER_MB, to_fen(a["price"]))
     cal = data["calendar"]
-    if cal.get("holidays") == "cn":
-        holidays, working = _cn_calendar()
-    else:
-        holidays = tuple(_dates(cal.get("holidays", []), source, "calendar.holidays"))
-        working = ()
-    working = tuple(working) + tuple(_dates(cal.get("working_weekends", []), source, "calendar.working_weekends"))
+    # 'cn': the Chinese public-holiday calendar, read a year at a time (shipped years, then the holidays package)
+    by_year = cn_year if cal.get("holidays") == "cn" else None
+    holidays = () if by_year else tuple(_dates(cal.get("holidays", []), source, "calendar.holidays"))
+    working = tuple(_dates(cal.get("working_weekends", []), source, "calendar.working_weekends"))
     c = data["cancellation"]
     return CarrierProfile(
         id=carrier, name=data["name"], timezone=data["timezone"], tz=tz,
@@ -212,7 +203,7 @@ def parse_profile(data: Any, source: str = "<profile>") -> CarrierProfile:
         alert_thresholds=tuple(sorted(data["alerts"]["thresholds"])),
         cancellation=CancellationTerms(**c),
         refund_unused_months=data["refunds"]["unused_months"], refund_wrong_topup=data["refunds"]["wrong_topup"],
-        calendar=WorkCalendar.from_names(cal["weekend"], list(holidays), list(working)),
+        calendar=WorkCalendar.from_names(cal["weekend"], list(holidays), list(working), by_year),
         plans=plans, addons=addons, source=source, raw=data,
     )
 
