@@ -26,7 +26,7 @@ from .events import Kind
 from .fleet import FleetSpec, generate
 from .model import State
 from .money import to_cny
-from .profile import builtin_profiles, load_profile
+from .profile import builtin_profiles, carrier_exists_message, load_profile
 from .simulation import Simulation
 
 
@@ -97,11 +97,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_profiles(args: argparse.Namespace) -> int:
     out = _console()
     if args.validate:
-        for path in args.validate:
-            p = load_profile(path)
-            out.print(f"[green]ok[/] {path}: carrier {p.id} ({p.name}), {len(p.plans)} plans, "
-                      f"{len(p.addons)} add-ons")
-        return 0
+        return _validate_profiles(args.validate, out, _console(stderr=True))
     table = Table(title="Carrier profiles")
     for col in ("id", "name", "cycle day", "retention", "fee/month", "arrears resume", "real-name grace",
                 "restricted", "plans"):
@@ -112,6 +108,35 @@ def cmd_profiles(args: argparse.Namespace) -> int:
                       f"{p.kyc_grace_days} days", " ".join(sorted(p.restricted_regions)), str(len(p.plans)))
     out.print(table)
     return 0
+
+
+def _print_profile_error(err: Console, exc: ProfileError) -> None:
+    for field, problem in exc.problems:
+        err.print(f"carriersim: error: profile {exc.source}: field {field}: {problem}")
+
+
+def _validate_profiles(paths: list[str], out: Console, err: Console) -> int:
+    """Check the files as ``serve --profile``/``demo --profile`` would load them: beside the shipped carriers and
+    each other, so an id they would refuse is reported here too. Every problem of every file; 1 if any."""
+    loaded = {p.id: p.source for p in builtin_profiles()}
+    bad = 0
+    for path in paths:
+        try:
+            p = load_profile(path)
+        except ProfileError as exc:
+            _print_profile_error(err, exc)
+            bad += 1
+            continue
+        if p.id in loaded:
+            err.print(f"carriersim: error: profile {path}: field id: {carrier_exists_message(p.id, loaded[p.id])}")
+            bad += 1
+            continue
+        loaded[p.id] = path
+        out.print(f"[green]ok[/] {path}: carrier {p.id} ({p.name}), {len(p.plans)} plans, "
+                  f"{len(p.addons)} add-ons")
+    if bad:
+        err.print(f"{bad} of {len(paths)} profile file{'s' * (len(paths) > 1)} cannot be used")
+    return 1 if bad else 0
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
@@ -256,7 +281,9 @@ def build_parser(extensions: Iterable[Callable[[Any], None]] = ()) -> argparse.A
     snap.set_defaults(func=cmd_snapshot)
 
     prof = sub.add_parser("profiles", help="list the shipped carrier profiles, or validate profile files")
-    prof.add_argument("--validate", nargs="+", metavar="FILE", help="check these profile files and exit")
+    prof.add_argument("--validate", nargs="+", metavar="FILE",
+                      help="check these profile files as serve/demo --profile would load them (every problem of "
+                           "every file, an id clash included) and exit: 0 all usable, 1 any problem")
     prof.set_defaults(func=cmd_profiles)
 
     rl = sub.add_parser("rules", help="list the rule catalogue")
@@ -285,7 +312,7 @@ def main(argv: list[str] | None = None, extensions: Iterable[Callable[[Any], Non
     try:
         return args.func(args)
     except ProfileError as exc:
-        err.print(f"carriersim: error: profile {exc.source}: field {exc.field}: {exc.problem}")
+        _print_profile_error(err, exc)
         return 1
     except (SimError, BatchFileError) as exc:
         err.print(f"carriersim: error: {getattr(exc, 'message', exc)}")

@@ -19,7 +19,7 @@ from .clock import Due, JobKind, Scheduler
 from .errors import SimError
 from .events import CHANGE_ADDED, CHANGE_NONE, CHANGE_REMOVED, EventLog, Kind
 from .model import Account, Card, Cause, Pool, Reason, State
-from .profile import CarrierProfile, builtin_profiles
+from .profile import CarrierProfile, builtin_profiles, carrier_exists_message
 from .timeutil import (Instant, add_cycles, add_duration, cycle_start_on_or_before, parse_duration, parse_instant,
                        to_datetime, to_iso, zone)
 
@@ -94,7 +94,8 @@ class Engine:
     def add_carrier(self, profile: CarrierProfile) -> None:
         """Register a carrier (CAR-2: a profile is all it takes) and schedule its first cycle start."""
         if profile.id in self.carriers:
-            raise SimError("carrier_exists", f"Carrier {profile.id!r} is already loaded.", status=409)
+            loaded_from = self.carriers[profile.id].profile.source
+            raise SimError("carrier_exists", carrier_exists_message(profile.id, loaded_from), status=409)
         cs = CarrierState(profile)
         cs.cycle_start = cycle_start_on_or_before(self.now, profile.tz, profile.billing_cycle_day)
         cs.next_cycle = add_cycles(cs.cycle_start, 1, profile.tz, profile.billing_cycle_day)

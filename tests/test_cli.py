@@ -38,7 +38,8 @@ def test_demo_refuses_bad_numbers(capsys):
 
 def test_profiles_validate_good_and_bad_files(tmp_path, capsys):
     good = tmp_path / "good.yaml"
-    good.write_text(yaml.safe_dump(builtin_profile("cucc").raw, allow_unicode=True), encoding="utf-8")
+    good.write_text(yaml.safe_dump({**builtin_profile("cucc").raw, "id": "cucc_copy"}, allow_unicode=True),
+                    encoding="utf-8")
     assert main(["profiles", "--validate", str(good)]) == 0
     assert "ok" in capsys.readouterr().out
     bad_data = dict(builtin_profile("cucc").raw)
