@@ -100,6 +100,7 @@ class CarrierProfile:
     addons: dict[str, AddOn]
     source: str
     raw: dict[str, Any] = field(repr=False)
+    maintenance_refuse_reads: bool = True  # MAINT-1: reads answer 503 too during a window (profile maintenance)
 
     def plan(self, code: str) -> Plan | None:
         return self.plans.get(code)
@@ -298,6 +299,7 @@ def parse_profile(data: Any, source: str = "<profile>") -> CarrierProfile:
         refund_unused_months=data["refunds"]["unused_months"], refund_wrong_topup=data["refunds"]["wrong_topup"],
         calendar=WorkCalendar.from_names(cal["weekend"], list(holidays), list(working), by_year),
         plans=plans, addons=addons, source=source, raw=data,
+        maintenance_refuse_reads=data.get("maintenance", {}).get("refuse_reads", True),
     )
 
 
