@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import random
 import sys
 import time
@@ -31,10 +32,27 @@ from .simulation import Simulation
 
 
 def _console(stderr: bool = False) -> Console:
-    """A console that keeps whole tables when output goes to a file or a CI log (no terminal width there)."""
+    """A console that keeps whole tables when output goes to a file or a CI log (no terminal width there), unless
+    COLUMNS says how wide the reader's screen is."""
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else 160
+    width = None if stream.isatty() or os.environ.get("COLUMNS", "").isdigit() else 160
     return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+
+
+def cards_by_state(sim: Simulation) -> Table:
+    """The demo's count of cards per state and carrier: one row a state, one column a carrier, so that it fits an
+    80-column terminal whatever the state names (seven states side by side did not, and rich then squeezed the
+    carrier column away)."""
+    table = Table(title=f"Cards by state on {sim.iso(sim.now)}")
+    table.add_column("state", no_wrap=True)
+    for carrier in sim.carriers:
+        table.add_column(carrier, justify="right", no_wrap=True, min_width=len(carrier))
+    table.add_column("all", justify="right", no_wrap=True)
+    counts = collections.Counter((c.profile.id, c.state.label) for c in sim.cards)
+    for state in ("testing", "ready", "active", "suspended", "retained", "pending_cancel", "cancelled"):
+        row = [counts[(carrier, state)] for carrier in sim.carriers]
+        table.add_row(state, *map(str, row), str(sum(row)))
+    return table
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -62,15 +80,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             progress.advance(months)
     elapsed = time.perf_counter() - t0
 
-    table = Table(title=f"Cards by state on {sim.iso(sim.now)}")
-    states = ["testing", "ready", "active", "suspended", "retained", "pending_cancel", "cancelled"]
-    table.add_column("carrier")
-    for s in states:
-        table.add_column(s, justify="right", no_wrap=True, min_width=len(s))
-    counts = collections.Counter((c.profile.id, c.state.label) for c in sim.cards)
-    for carrier in sim.carriers:
-        table.add_row(carrier, *[str(counts[(carrier, s)]) for s in states])
-    out.print(table)
+    out.print(cards_by_state(sim))
 
     kinds = collections.Counter(sim.events.kind)
     money: collections.Counter[int] = collections.Counter()
