@@ -70,3 +70,11 @@ def cn_year(year: int) -> Year:
     off = frozenset(d for d in cn if d.year == year)
     work = frozenset(d for d in cn.weekend_workdays if d.year == year)  # make-up days (holidays >= 0.48)
     return off, work
+
+
+PUBLISHED = {"cn": cn_year}  # the public-holiday calendars a profile can name (calendar.holidays: cn)
+
+
+def published_year(name: str, year: int) -> Year:
+    """Days off and make-up working days of the published calendar ``name`` in ``year``."""
+    return PUBLISHED[name](year)

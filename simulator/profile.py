@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jsonschema
 import yaml
 
-from .calendars import cn_year
 from .errors import ProfileError
 from .money import to_fen
 from .timeutil import WorkCalendar
@@ -280,8 +279,8 @@ def parse_profile(data: Any, source: str = "<profile>") -> CarrierProfile:
               for a in data["addons"]}
     cal = data["calendar"]
     # 'cn': the Chinese public-holiday calendar, read a year at a time (shipped years, then the holidays package)
-    by_year = cn_year if cal.get("holidays") == "cn" else None
-    holidays = () if by_year else tuple(_dates(cal.get("holidays", [])))
+    published = "cn" if cal.get("holidays") == "cn" else None
+    holidays = () if published else tuple(_dates(cal.get("holidays", [])))
     working = tuple(_dates(cal.get("working_weekends", [])))
     c = data["cancellation"]
     return CarrierProfile(
@@ -297,7 +296,7 @@ def parse_profile(data: Any, source: str = "<profile>") -> CarrierProfile:
         alert_thresholds=tuple(sorted(data["alerts"]["thresholds"])),
         cancellation=CancellationTerms(**c),
         refund_unused_months=data["refunds"]["unused_months"], refund_wrong_topup=data["refunds"]["wrong_topup"],
-        calendar=WorkCalendar.from_names(cal["weekend"], list(holidays), list(working), by_year),
+        calendar=WorkCalendar.from_names(cal["weekend"], list(holidays), list(working), published),
         plans=plans, addons=addons, source=source, raw=data,
         maintenance_refuse_reads=data.get("maintenance", {}).get("refuse_reads", True),
     )

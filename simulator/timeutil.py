@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -18,6 +17,7 @@ from zoneinfo import ZoneInfo
 import isodate
 from dateutil.relativedelta import relativedelta
 
+from .calendars import published_year
 from .errors import bad_input
 
 Instant = int  # seconds since the Unix epoch, UTC
@@ -147,25 +147,26 @@ _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 
 @dataclass(frozen=True)
 class WorkCalendar:
     """Working days of a carrier: Monday–Friday unless the profile says otherwise, minus holidays, plus the
-    weekend days declared working (China's 调休 make-up days). ``by_year`` adds a published calendar read a year at
-    a time (days off, make-up days), which may refuse a year it does not know rather than guess it."""
+    weekend days declared working (China's 调休 make-up days). ``published`` names a public-holiday calendar read a
+    year at a time (``"cn"``: simulator/calendars.py), which refuses a year it does not know rather than guess it;
+    a name, not a function, so that a snapshot of the world holds data only."""
 
     weekend: frozenset[int] = frozenset({5, 6})
     holidays: frozenset[date] = field(default_factory=frozenset)
     working_weekends: frozenset[date] = field(default_factory=frozenset)
-    by_year: Callable[[int], tuple[frozenset[date], frozenset[date]]] | None = None
+    published: str | None = None
 
     @classmethod
     def from_names(cls, weekend: list[str], holidays: list[date], working: list[date],
-                   by_year: Callable[[int], tuple[frozenset[date], frozenset[date]]] | None = None) -> "WorkCalendar":
+                   published: str | None = None) -> "WorkCalendar":
         return cls(frozenset(_WEEKDAYS[d[:3].lower()] for d in weekend), frozenset(holidays), frozenset(working),
-                   by_year)
+                   published)
 
     def is_working_day(self, day: date) -> bool:
         if day in self.working_weekends:
             return True
-        if self.by_year is not None:
-            off, working = self.by_year(day.year)
+        if self.published is not None:
+            off, working = published_year(self.published, day.year)
             if day in working:
                 return True
             if day in off:
