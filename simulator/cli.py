@@ -265,10 +265,12 @@ def build_parser(extensions: Iterable[Callable[[Any], None]] = ()) -> argparse.A
                      help="simulated seconds per real second when accelerated (default 86400: a day a second)")
     srv.add_argument("--admin-token", help="token for /_sim (default: $CARRIERSIM_ADMIN_TOKEN, else generated)")
     srv.add_argument("--no-test-control", action="store_true", help="serve no /_sim routes at all")
-    srv.add_argument("--profile", action="append", default=[], metavar="FILE", help="also load this profile")
+    srv.add_argument("--profile", action="append", default=[], metavar="FILE",
+                     help="also load this carrier profile (YAML); may repeat")
     srv.add_argument("--access-log", action="store_true", help="log every request")
-    srv.add_argument("--db", metavar="PATH", help="keep state in this SQLite file (journal + snapshots); "
-                     "without it, state lives in memory")
+    srv.add_argument("--db", metavar="PATH", default=os.environ.get("CARRIERSIM_DB") or None,
+                     help="keep state in this SQLite file (journal + snapshots; default: $CARRIERSIM_DB); without "
+                          "it, state lives in memory")
     srv.add_argument("--db-sync", choices=("normal", "full"), default="normal",
                      help="normal: every answered write survives the process being killed; full: also a power cut "
                           "(slower)")

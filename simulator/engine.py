@@ -27,6 +27,17 @@ DEFAULT_START = "2027-01-01T00:00:00+08:00"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
+# What to do instead of moving the clock back depends on who holds the world: in the engine nothing keeps old
+# states, so the way back is a new world; a server says its own way (simulator/http/control.py).
+ENGINE_REWIND = ("To work at an earlier time, start a new Simulation(start=...) and replay the steps; the engine "
+                 "keeps no snapshots.")
+
+
+def clock_backwards_message(now: str | None, when: str | None, advice: str) -> str:
+    """The clock_backwards refusal: where the clock is, what was asked, and the way back that fits the mode."""
+    return f"The clock never moves backwards: it is {now} and {when} is earlier. {advice}"
+
+
 @dataclass
 class CarrierState:
     """Per-carrier cohort state: the current cycle and the indices the cycle start works from, so that a cycle
@@ -128,8 +139,8 @@ class Engine:
                 when = self.iso(target)
             except (ValueError, OverflowError, OSError):  # e.g. 0001-01-01 is in year 0 in UTC: not a datetime
                 when = "the target"
-            raise SimError("clock_backwards", f"The clock never moves backwards: it is {self.iso(self.now)} and "
-                           f"{when} is earlier. Restore a snapshot to go back.", status=409)
+            raise SimError("clock_backwards", clock_backwards_message(self.iso(self.now), when, ENGINE_REWIND),
+                           status=409)
         start, first_event, jobs = self.now, len(self.events), 0
         while (due := self.scheduler.pop_due(target)) is not None:
             self.now = due.when

@@ -17,6 +17,7 @@ from ..simulation import Simulation
 from ..timeutil import parse_instant
 from .durability import Durability, snapshot_view
 from .native import account_view
+from .rewind_advice import clock_backwards
 from .tenancy import KeyRing
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ def advance(ctx: "Ctx") -> dict[str, Any]:
     # no lower bound here: a target in the past is clock_backwards (409), whatever its year
     target = _instant("target time", lambda: sim.resolve_target(ctx.body.get("to"), ctx.body.get("by")),
                       earliest=None)
+    if target < sim.now:  # clock_backwards, with the way back this server offers (with or without --db)
+        raise clock_backwards(sim, target, durable=ctx.state.durability is not None)
     result = sim.advance(to=target)
     clock.reanchor()
     return {**result, "now": ctx.sim.iso(ctx.sim.now)}
