@@ -307,6 +307,13 @@ async def _last_resort(request: web.Request, handler: Callable) -> web.StreamRes
         return problem(500, "internal_error", "The simulator failed on this request; see its log.")
 
 
+async def healthz(_: web.Request) -> web.Response:
+    """Liveness and readiness in one: the world is built before the app serves, so answering means ready."""
+    from carriersim import __version__
+
+    return web.json_response({"ready": True, "version": __version__})
+
+
 def create_app(sim: Simulation | None = None, *, admin_token: str | None = None, test_control: bool = True,
                clock: str = "frozen", rate: float = 86400.0, webhook_backoff: float = 0.5, db: str | None = None,
                db_sync: str = "normal") -> web.Application:
@@ -337,6 +344,7 @@ def create_app(sim: Simulation | None = None, *, admin_token: str | None = None,
         return web.Response(text=text, content_type="application/json")
 
     app.router.add_get("/openapi.json", serve_openapi)
+    app.router.add_get("/healthz", healthz)  # container health checks: no token, no faults, answers once serving
 
     async def on_startup(app: web.Application) -> None:
         await state.webhooks.start()
