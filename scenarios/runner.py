@@ -372,7 +372,10 @@ class _Run:
     def mark_seen(self) -> None:
         for alias in self.cards:
             _, account, iccid = self.card_ref(alias)
-            self.seen[alias] = len(self.target.history(account, iccid))
+            try:
+                self.seen[alias] = len(self.target.history(account, iccid))
+            except Refused:  # a carrier in maintenance may refuse reads (MAINT-1): keep the last mark it answered
+                pass
 
     def resolver(self, args: dict[str, Any]) -> Callable[[str], datetime]:
         return lambda text: self.when(text, args.get("card"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import random
 import sys
 import time
@@ -26,15 +27,34 @@ from .events import Kind
 from .fleet import FleetSpec, generate
 from .model import State
 from .money import to_cny
-from .profile import builtin_profiles, load_profile
+from .profile import builtin_profiles, carrier_exists_message, load_profile
 from .simulation import Simulation
 
 
 def _console(stderr: bool = False) -> Console:
-    """A console that keeps whole tables when output goes to a file or a CI log (no terminal width there)."""
+    """A console that keeps whole tables when output goes to a file or a CI log (no terminal width there), unless
+    COLUMNS says how wide the reader's screen is."""
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else 160
+    width = None if stream.isatty() or os.environ.get("COLUMNS", "").isdigit() else 160
     return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+
+
+def cards_by_state(sim: Simulation) -> Table:
+    """The demo's count of cards per state and carrier: one row a state, one column a carrier, so that it fits an
+    80-column terminal whatever the state names (seven states side by side did not, and rich then squeezed the
+    carrier column away)."""
+    table = Table(title=f"Cards by state on {sim.iso(sim.now)}")
+    table.add_column("state", no_wrap=True)
+    carriers = sim.carrier_ids()
+    for carrier in carriers:
+        table.add_column(carrier, justify="right", no_wrap=True, min_width=len(carrier))
+    table.add_column("all", justify="right", no_wrap=True)
+    counts = sim.count_cards()
+    for state in (State.TESTING, State.READY, State.ACTIVE, State.SUSPENDED, State.RETAINED, State.PENDING_CANCEL,
+                  State.CANCELLED):
+        row = [counts.get((carrier, state), 0) for carrier in carriers]
+        table.add_row(state.label, *map(str, row), str(sum(row)))
+    return table
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -64,16 +84,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             progress.advance(months)
     elapsed = time.perf_counter() - t0
 
-    table = Table(title=f"Cards by state on {sim.iso(sim.now)}")
-    states = [State.TESTING, State.READY, State.ACTIVE, State.SUSPENDED, State.RETAINED, State.PENDING_CANCEL,
-              State.CANCELLED]
-    table.add_column("carrier")
-    for s in states:
-        table.add_column(s.label, justify="right", no_wrap=True, min_width=len(s.label))
-    counts = sim.count_cards()
-    for carrier in sim.carrier_ids():
-        table.add_row(carrier, *[str(counts.get((carrier, s), 0)) for s in states])
-    out.print(table)
+    out.print(cards_by_state(sim))
 
     kinds, money = sim.event_totals()
     out.print(f"{sum(kinds.values())} events: " + ", ".join(f"{k.label} {n}" for k, n in kinds.most_common(8)))
@@ -97,11 +108,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_profiles(args: argparse.Namespace) -> int:
     out = _console()
     if args.validate:
-        for path in args.validate:
-            p = load_profile(path)
-            out.print(f"[green]ok[/] {path}: carrier {p.id} ({p.name}), {len(p.plans)} plans, "
-                      f"{len(p.addons)} add-ons")
-        return 0
+        return _validate_profiles(args.validate, out, _console(stderr=True))
     table = Table(title="Carrier profiles")
     for col in ("id", "name", "cycle day", "retention", "fee/month", "arrears resume", "real-name grace",
                 "restricted", "plans"):
@@ -112,6 +119,35 @@ def cmd_profiles(args: argparse.Namespace) -> int:
                       f"{p.kyc_grace_days} days", " ".join(sorted(p.restricted_regions)), str(len(p.plans)))
     out.print(table)
     return 0
+
+
+def _print_profile_error(err: Console, exc: ProfileError) -> None:
+    for field, problem in exc.problems:
+        err.print(f"carriersim: error: profile {exc.source}: field {field}: {problem}")
+
+
+def _validate_profiles(paths: list[str], out: Console, err: Console) -> int:
+    """Check the files as ``serve --profile``/``demo --profile`` would load them: beside the shipped carriers and
+    each other, so an id they would refuse is reported here too. Every problem of every file; 1 if any."""
+    loaded = {p.id: p.source for p in builtin_profiles()}
+    bad = 0
+    for path in paths:
+        try:
+            p = load_profile(path)
+        except ProfileError as exc:
+            _print_profile_error(err, exc)
+            bad += 1
+            continue
+        if p.id in loaded:
+            err.print(f"carriersim: error: profile {path}: field id: {carrier_exists_message(p.id, loaded[p.id])}")
+            bad += 1
+            continue
+        loaded[p.id] = path
+        out.print(f"[green]ok[/] {path}: carrier {p.id} ({p.name}), {len(p.plans)} plans, "
+                  f"{len(p.addons)} add-ons")
+    if bad:
+        err.print(f"{bad} of {len(paths)} profile file{'s' * (len(paths) > 1)} cannot be used")
+    return 1 if bad else 0
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
@@ -230,10 +266,12 @@ def build_parser(extensions: Iterable[Callable[[Any], None]] = ()) -> argparse.A
                      help="simulated seconds per real second when accelerated (default 86400: a day a second)")
     srv.add_argument("--admin-token", help="token for /_sim (default: $CARRIERSIM_ADMIN_TOKEN, else generated)")
     srv.add_argument("--no-test-control", action="store_true", help="serve no /_sim routes at all")
-    srv.add_argument("--profile", action="append", default=[], metavar="FILE", help="also load this profile")
+    srv.add_argument("--profile", action="append", default=[], metavar="FILE",
+                     help="also load this carrier profile (YAML); may repeat")
     srv.add_argument("--access-log", action="store_true", help="log every request")
-    srv.add_argument("--db", metavar="PATH", help="keep state in this SQLite file (journal + snapshots); "
-                     "without it, state lives in memory")
+    srv.add_argument("--db", metavar="PATH", default=os.environ.get("CARRIERSIM_DB") or None,
+                     help="keep state in this SQLite file (journal + snapshots; default: $CARRIERSIM_DB); without "
+                          "it, state lives in memory")
     srv.add_argument("--db-sync", choices=("normal", "full"), default="normal",
                      help="normal: every answered write survives the process being killed; full: also a power cut "
                           "(slower)")
@@ -256,7 +294,9 @@ def build_parser(extensions: Iterable[Callable[[Any], None]] = ()) -> argparse.A
     snap.set_defaults(func=cmd_snapshot)
 
     prof = sub.add_parser("profiles", help="list the shipped carrier profiles, or validate profile files")
-    prof.add_argument("--validate", nargs="+", metavar="FILE", help="check these profile files and exit")
+    prof.add_argument("--validate", nargs="+", metavar="FILE",
+                      help="check these profile files as serve/demo --profile would load them (every problem of "
+                           "every file, an id clash included) and exit: 0 all usable, 1 any problem")
     prof.set_defaults(func=cmd_profiles)
 
     rl = sub.add_parser("rules", help="list the rule catalogue")
@@ -285,7 +325,7 @@ def main(argv: list[str] | None = None, extensions: Iterable[Callable[[Any], Non
     try:
         return args.func(args)
     except ProfileError as exc:
-        err.print(f"carriersim: error: profile {exc.source}: field {exc.field}: {exc.problem}")
+        _print_profile_error(err, exc)
         return 1
     except (SimError, BatchFileError) as exc:
         err.print(f"carriersim: error: {getattr(exc, 'message', exc)}")

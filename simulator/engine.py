@@ -19,13 +19,24 @@ from .clock import Due, JobKind, Scheduler
 from .errors import SimError
 from .events import CHANGE_ADDED, CHANGE_NONE, CHANGE_REMOVED, EventLog, Kind
 from .model import Account, Card, Cause, Pool, Reason, State
-from .profile import CarrierProfile, builtin_profiles
+from .profile import CarrierProfile, builtin_profiles, carrier_exists_message
 from .records import AdvanceResult
 from .timeutil import (Instant, add_cycles, add_duration, cycle_start_on_or_before, parse_duration, parse_instant,
                        to_datetime, to_iso, zone)
 
 DEFAULT_START = "2027-01-01T00:00:00+08:00"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+# What to do instead of moving the clock back depends on who holds the world: in the engine nothing keeps old
+# states, so the way back is a new world; a server says its own way (simulator/http/control.py).
+ENGINE_REWIND = ("To work at an earlier time, start a new Simulation(start=...) and replay the steps; the engine "
+                 "keeps no snapshots.")
+
+
+def clock_backwards_message(now: str | None, when: str | None, advice: str) -> str:
+    """The clock_backwards refusal: where the clock is, what was asked, and the way back that fits the mode."""
+    return f"The clock never moves backwards: it is {now} and {when} is earlier. {advice}"
 
 
 @dataclass
@@ -95,7 +106,8 @@ class Engine:
     def add_carrier(self, profile: CarrierProfile) -> None:
         """Register a carrier (CAR-2: a profile is all it takes) and schedule its first cycle start."""
         if profile.id in self.carriers:
-            raise SimError("carrier_exists", f"Carrier {profile.id!r} is already loaded.", status=409)
+            loaded_from = self.carriers[profile.id].profile.source
+            raise SimError("carrier_exists", carrier_exists_message(profile.id, loaded_from), status=409)
         cs = CarrierState(profile)
         cs.cycle_start = cycle_start_on_or_before(self.now, profile.tz, profile.billing_cycle_day)
         cs.next_cycle = add_cycles(cs.cycle_start, 1, profile.tz, profile.billing_cycle_day)
@@ -128,8 +140,8 @@ class Engine:
                 when = self.iso(target)
             except (ValueError, OverflowError, OSError):  # e.g. 0001-01-01 is in year 0 in UTC: not a datetime
                 when = "the target"
-            raise SimError("clock_backwards", f"The clock never moves backwards: it is {self.iso(self.now)} and "
-                           f"{when} is earlier. Restore a snapshot to go back.", status=409)
+            raise SimError("clock_backwards", clock_backwards_message(self.iso(self.now), when, ENGINE_REWIND),
+                           status=409)
         start, first_event, jobs = self.now, len(self.events), 0
         while (due := self.scheduler.pop_due(target)) is not None:
             self.now = due.when

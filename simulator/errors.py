@@ -44,8 +44,13 @@ def bad_input(message: str, **detail: Any) -> SimError:
 class ProfileError(ValueError):
     """A carrier profile that cannot be used: names the file, the field and what was expected."""
 
-    def __init__(self, source: str, field: str, problem: str) -> None:
-        super().__init__(f"{source}: {field}: {problem}")
+    def __init__(self, source: str, field: str, problem: str,
+                 problems: list[tuple[str, str]] | None = None) -> None:
         self.source = source
         self.field = field
         self.problem = problem
+        #: every (field, problem) of the file, the first one included: a profile is reported whole
+        self.problems = problems or [(field, problem)]
+        more = len(self.problems) - 1
+        super().__init__(f"{source}: {field}: {problem}" + (f" (and {more} more problem{'s' * (more > 1)})"
+                                                              if more else ""))

@@ -16,7 +16,8 @@ The module also covers the two identifiers used for real-name registration of
 customers: the Chinese resident identity number (GB 11643-1999) and the
 unified social credit code for organisations (GB 32100-2015).
 
-Standard library only.
+Standard library only. The region codes generated identifiers carry are real county codes, read from
+``data/cn_counties.tsv`` (data, not code), so a platform that checks the birthplace of a resident id accepts them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from __future__ import annotations
 import datetime as _dt
 import random
 from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
 
 __all__ = [
     "CARRIER_MCC_MNC",
@@ -43,6 +46,7 @@ __all__ = [
     "resident_id_problem",
     "make_credit_code",
     "credit_code_problem",
+    "county_codes",
 ]
 
 #: Reference MCC+MNC codes per Chinese carrier (ID-1).  Carrier profiles may
@@ -274,12 +278,34 @@ def resident_id_problem(value: object) -> str | None:
     return None
 
 
+_BIRTH_FIRST, _BIRTH_LAST = _dt.date(1950, 1, 1), _dt.date(2005, 12, 31)
+
+
+@lru_cache(maxsize=1)
+def county_codes() -> tuple[tuple[str, int, int], ...]:
+    """The county codes (GB/T 2260) of ``data/cn_counties.tsv`` as (code, first year, last year) in use, the years
+    clipped to the birth years :func:`make_resident_id` draws. Sorted by code, so a seed always picks the same."""
+    text = resources.files("carriersim.simulator.data").joinpath("cn_counties.tsv").read_text("utf-8")
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        code, _name, since, until = line.split("\t")
+        first = max(int(since) if since else _BIRTH_FIRST.year, _BIRTH_FIRST.year)
+        last = min(int(until) if until else _BIRTH_LAST.year, _BIRTH_LAST.year)
+        if first <= last:
+            out.append((code, first, last))
+    return tuple(sorted(out))
+
+
 def make_resident_id(rng: random.Random) -> str:
-    """Generate a valid resident identity number (random region, birth date
-    between 1950 and 2005, sequence code, correct check character)."""
-    region = f"{rng.randint(11, 65)}{rng.randint(1, 99):02d}{rng.randint(1, 99):02d}"
-    start = _dt.date(1950, 1, 1)
-    birth = start + _dt.timedelta(days=rng.randrange((_dt.date(2005, 12, 31) - start).days))
+    """Generate a valid resident identity number: a real county code (positions 1-6), a birth date between 1950
+    and 2005 in a year the county code was in use (validators such as python-stdnum's ``cn.ric`` check both), a
+    sequence code and the correct check character."""
+    region, first, last = rng.choice(county_codes())
+    start = max(_BIRTH_FIRST, _dt.date(first, 1, 1))
+    end = min(_BIRTH_LAST, _dt.date(last, 12, 31))
+    birth = start + _dt.timedelta(days=rng.randrange((end - start).days + 1))
     body = f"{region}{birth:%Y%m%d}{rng.randint(0, 999):03d}"
     return body + _resident_id_check(body)
 
@@ -317,11 +343,21 @@ def credit_code_problem(value: object) -> str | None:
     return None
 
 
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _org_code_check(body8: str) -> str:
+    """GB 11714 check character of an organisation code's 8 body characters (digits and letters A=10 … Z=35)."""
+    total = sum(int(c, 36) * w for c, w in zip(body8, _ORG_WEIGHTS))
+    check = 11 - total % 11
+    return "X" if check == 10 else "0" if check == 11 else str(check)
+
+
 def make_credit_code(rng: random.Random) -> str:
-    """Generate a valid unified social credit code: registration authority
-    ``9`` (industry & commerce), type ``1`` (enterprise), a 6-digit region
-    code, a random 9-character organisation code, and the check character."""
-    region = f"{rng.randint(11, 65)}{rng.randint(1, 99):02d}{rng.randint(1, 99):02d}"
-    org = "".join(rng.choice(_USCC_ALPHABET) for _ in range(9))
-    body = "91" + region + org
+    """Generate a valid unified social credit code: registration authority ``9`` (industry & commerce), type ``1``
+    (enterprise), the real county code of the registering office, a 9-character organisation code (8 digits and
+    its own GB 11714 check character, which stricter validators check too), and the check character."""
+    region = rng.choice(county_codes())[0]
+    org = f"{rng.randrange(10**8):08d}"
+    body = "91" + region + org + _org_code_check(org)
     return body + _credit_code_check(body)

@@ -106,8 +106,8 @@ class Simulation:
                 raise SimError("invalid_iccid", problem, status=422, iccid=iccid)
         if card is None or (account_id is not None and card.account_id != account_id):
             raise not_found("card", iccid)
-        if command and account_id is not None:
-            maintenance.gate(self.engine, self.engine.carriers[card.profile.id])  # MAINT-1
+        if account_id is not None:  # MAINT-1: a read is refused too where the profile says so
+            maintenance.gate(self.engine, self.engine.carriers[card.profile.id], read=not command)
         return card
 
     def _plan(self, card_or_carrier: Card | str, code: str) -> Any:

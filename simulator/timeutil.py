@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import isodate
 from dateutil.relativedelta import relativedelta
 
+from .calendars import published_year
 from .errors import bad_input
 
 Instant = int  # seconds since the Unix epoch, UTC
@@ -146,19 +147,30 @@ _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 
 @dataclass(frozen=True)
 class WorkCalendar:
     """Working days of a carrier: Monday–Friday unless the profile says otherwise, minus holidays, plus the
-    weekend days declared working (China's 调休 make-up days)."""
+    weekend days declared working (China's 调休 make-up days). ``published`` names a public-holiday calendar read a
+    year at a time (``"cn"``: simulator/calendars.py), which refuses a year it does not know rather than guess it;
+    a name, not a function, so that a snapshot of the world holds data only."""
 
     weekend: frozenset[int] = frozenset({5, 6})
     holidays: frozenset[date] = field(default_factory=frozenset)
     working_weekends: frozenset[date] = field(default_factory=frozenset)
+    published: str | None = None
 
     @classmethod
-    def from_names(cls, weekend: list[str], holidays: list[date], working: list[date]) -> "WorkCalendar":
-        return cls(frozenset(_WEEKDAYS[d[:3].lower()] for d in weekend), frozenset(holidays), frozenset(working))
+    def from_names(cls, weekend: list[str], holidays: list[date], working: list[date],
+                   published: str | None = None) -> "WorkCalendar":
+        return cls(frozenset(_WEEKDAYS[d[:3].lower()] for d in weekend), frozenset(holidays), frozenset(working),
+                   published)
 
     def is_working_day(self, day: date) -> bool:
         if day in self.working_weekends:
             return True
+        if self.published is not None:
+            off, working = published_year(self.published, day.year)
+            if day in working:
+                return True
+            if day in off:
+                return False
         return day.weekday() not in self.weekend and day not in self.holidays
 
     def add_working_days(self, ts: Instant, n: int, tz: tzinfo) -> Instant:

@@ -9,7 +9,7 @@ import yaml
 
 from carriersim.simulator.batch_files import read_batch
 from carriersim.simulator.cli import main
-from carriersim.simulator.profile import builtin_profile
+from carriersim.simulator.profile import builtin_profile, parse_profile
 
 
 def test_demo_runs_a_small_fleet_and_prints_the_state_table(capsys):
@@ -19,6 +19,41 @@ def test_demo_runs_a_small_fleet_and_prints_the_state_table(capsys):
     for carrier in ("cmcc", "cucc", "ctcc"):
         assert carrier in out
     assert "events:" in out and "charged" in out
+
+
+def _table_lines(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Cards by state" in line)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("└"))
+    return lines[start:end + 1]
+
+
+def test_demo_cards_by_state_keeps_every_carrier_on_an_80_column_terminal(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["demo", "--cards", "60", "--months", "2", "--quiet"]) == 0
+    table = _table_lines(capsys.readouterr().out)
+    assert max(map(len, table)) <= 80
+    header = next(line for line in table if line.startswith("┃"))
+    assert header.split("┃")[2:6] == [" cmcc ", " cucc ", " ctcc ", " all "]
+    rows = {line.split("│")[1].strip(): [int(x) for x in line.split("│")[2:6]] for line in table if "│" in line}
+    assert list(rows) == ["testing", "ready", "active", "suspended", "retained", "pending_cancel", "cancelled"]
+    assert sum(r[3] for r in rows.values()) == 60 and all(sum(r[:3]) == r[3] for r in rows.values())
+
+
+def test_demo_cards_by_state_fits_80_columns_with_a_users_carrier_too():
+    from rich.console import Console
+
+    from carriersim.simulator import Simulation
+    from carriersim.simulator.cli import cards_by_state
+
+    data = {**builtin_profile("cucc").raw, "id": "acme_berlin_iot"}
+    sim = Simulation(profiles=[builtin_profile(c) for c in ("cmcc", "cucc", "ctcc")] + [
+        parse_profile(data)])
+    console = Console(width=80, record=True)
+    console.print(cards_by_state(sim))
+    lines = console.export_text().splitlines()
+    assert max(map(len, lines)) <= 80
+    assert "acme_berlin_iot" in lines[2] and "cmcc" in lines[2] and "…" not in console.export_text()
 
 
 def test_demo_is_deterministic_for_a_seed(capsys):
@@ -38,7 +73,8 @@ def test_demo_refuses_bad_numbers(capsys):
 
 def test_profiles_validate_good_and_bad_files(tmp_path, capsys):
     good = tmp_path / "good.yaml"
-    good.write_text(yaml.safe_dump(builtin_profile("cucc").raw, allow_unicode=True), encoding="utf-8")
+    good.write_text(yaml.safe_dump({**builtin_profile("cucc").raw, "id": "cucc_copy"}, allow_unicode=True),
+                    encoding="utf-8")
     assert main(["profiles", "--validate", str(good)]) == 0
     assert "ok" in capsys.readouterr().out
     bad_data = dict(builtin_profile("cucc").raw)

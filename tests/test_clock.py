@@ -55,6 +55,17 @@ def test_advance_to_a_time_and_refuse_backwards(sim):
     assert sim.digest() == digest
 
 
+def test_clock_backwards_in_the_engine_says_to_start_a_new_world_not_to_restore_a_snapshot(sim):
+    """The engine keeps no snapshots (only serve --db does): its advice is a new Simulation."""
+    sim.advance(by="1 day")
+    with pytest.raises(SimError) as err:
+        sim.advance(to="2027-01-01T12:00:00+08:00")
+    assert err.value.message == ("The clock never moves backwards: it is 2027-01-02T00:00:00+08:00 and "
+                                 "2027-01-01T12:00:00+08:00 is earlier. To work at an earlier time, start a new "
+                                 "Simulation(start=...) and replay the steps; the engine keeps no snapshots.")
+    assert "restore" not in err.value.message.lower()
+
+
 @pytest.mark.parametrize("bad", ["three days", "5 fortnights", "P1Q", "-1 day", "", "2027-13-01"])
 def test_bad_durations_are_refused_with_a_hint(sim, bad):
     with pytest.raises(SimError) as err:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from stdnum.cn import ric, uscc
 
 from conftest import use
 
@@ -43,6 +44,9 @@ def test_fleet_accounts_have_chinese_names_and_valid_documents(fleet_sim):
         assert any("\u4e00" <= ch <= "\u9fff" for ch in acc.name)
         check = resident_id_problem if acc.kind == "personal" else credit_code_problem
         assert check(acc.id_number) is None
+        # and a real validator accepts them too (python-stdnum: region code, birth date, check digit)
+        oracle = ric if acc.kind == "personal" else uscc
+        assert oracle.is_valid(acc.id_number), acc.id_number
 
 
 def test_fleet_spans_every_carrier_and_is_mixed(fleet_sim):

@@ -10,6 +10,7 @@ import pytest
 
 from carriersim.simulator.identifiers import (  # noqa: E402
     CARRIER_MCC_MNC,
+    county_codes,
     credit_code_problem,
     iccid_problem,
     imei_problem,
@@ -225,3 +226,55 @@ def test_id1_credit_code_generated_valid():
         code = make_credit_code(rng)
         assert len(code) == 18
         assert credit_code_problem(code) is None, code
+
+
+# ------------------------------------------- real validators as the oracle (python-stdnum)
+
+
+def test_id1_generated_resident_ids_pass_stdnum_ric():
+    """A platform that validates identities (region code, birth date at that region, check digit) with a real
+    library accepts every generated resident id: python-stdnum's ``cn.ric`` is the oracle."""
+    from stdnum.cn import ric
+
+    rng = random.Random(2027)
+    ids = [make_resident_id(rng) for _ in range(5000)]
+    refused = [r for r in ids if not ric.is_valid(r)]
+    assert refused == []
+    assert len({r[:6] for r in ids}) > 1000  # real variety of counties, not one code repeated
+    assert all(resident_id_problem(r) is None for r in ids)  # and our own server check still agrees
+
+
+def test_id1_generated_credit_codes_pass_stdnum_uscc_and_carry_a_valid_organisation_code():
+    from stdnum.cn import uscc
+
+    rng = random.Random(2027)
+    codes = [make_credit_code(rng) for _ in range(5000)]
+    assert [c for c in codes if not uscc.is_valid(c)] == []
+    assert all(credit_code_problem(c) is None for c in codes)
+    counties = {code for code, _, _ in county_codes()}
+    weights = (3, 7, 9, 10, 5, 8, 4, 2)
+    for c in codes:
+        assert c[2:8] in counties, c
+        org = c[8:17]  # GB 11714: 8 characters and a mod-11 check character
+        check = 11 - sum(int(ch, 36) * w for ch, w in zip(org[:8], weights)) % 11
+        assert org[8] == {10: "X", 11: "0"}.get(check, str(check)), c
+
+
+def test_id1_generated_identities_are_deterministic_for_a_seed():
+    one, two = random.Random(5), random.Random(5)
+    assert [make_resident_id(one) for _ in range(50)] == [make_resident_id(two) for _ in range(50)]
+    assert [make_credit_code(one) for _ in range(50)] == [make_credit_code(two) for _ in range(50)]
+
+
+def test_id1_county_codes_come_from_the_data_file_and_are_real_counties():
+    from stdnum.cn import ric
+
+    codes = county_codes()
+    assert len(codes) > 4000 and codes == tuple(sorted(codes))
+    for code, first, last in codes:
+        assert len(code) == 6 and code[:2] in {str(n) for n in range(11, 66)} and 1950 <= first <= last <= 2005
+        # a person born in the middle of the code's years, with the right check digit, is a valid id
+        body = f"{code}{(first + last) // 2}0101001"
+        check = "10X98765432"[sum(int(c) * w for c, w in zip(body, (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8,
+                                                                      4, 2))) % 11]
+        assert ric.is_valid(body + check), code

@@ -1,14 +1,21 @@
 """Carrier maintenance (系统维护): MAINT-1.
 
 During a carrier's window its platform operations raise ``carrier_unavailable`` (status 503, detail ``retry_after``
-in seconds and ``until``), reads still work, its active cards are stopped for ``maintenance`` (unless
-``stop_cards=False``); at the end of the window the cards recover with no action. Other carriers are not affected.
+in seconds and ``until``), reads too unless the profile says ``maintenance: {refuse_reads: false}``; its active
+cards are stopped for ``maintenance`` (unless ``stop_cards=False``); at the end of the window the cards recover with
+no action. Other carriers are not affected.
 """
 
 from __future__ import annotations
 
-from conftest import (batch_of, balance_of, changes, events_of, history_of, ledger_of, new_imei, open_active, plan_change, refused, state, t,
-    use, view)
+import copy
+
+import pytest
+from conftest import (DOC, balance_of, batch_of, changes, events_of, history_of, ledger_of, new_imei, open_active,
+                      plan_change, refused, state, t, use, view)
+
+from carriersim.simulator import ProfileError, Simulation, builtin_profile
+from carriersim.simulator.profile import parse_profile
 
 
 def platform_ops(sim, acct, iccid):
@@ -58,16 +65,48 @@ def test_maint1_retry_after_counts_down_to_the_end(sim, acct):
     assert state(sim, c) == ("suspended", ["maintenance"])
 
 
-def test_maint1_reads_still_work_during_the_window(sim, acct):
+def test_maint1_reads_are_refused_during_the_window_by_default(sim, acct):
+    """A real carrier's platform in maintenance answers no queries either: the shipped profiles say
+    ``maintenance: {refuse_reads: true}``, and a profile that does not say anything gets the same."""
     c = open_active(sim, acct)
     sim.start_maintenance("cmcc", duration="1 hour")
+    assert all(builtin_profile(x).maintenance_refuse_reads for x in ("cmcc", "cucc", "ctcc"))
+    for read in (sim.card, sim.history, sim.ledger):
+        err = refused(sim, "carrier_unavailable", read, c, acct)
+        assert (err.status, err.detail["retry_after"]) == (503, 3600)
+    # the simulator's own view (test control, the world) and what is not one carrier's card still answer
+    assert view(sim, c)["reasons"] == ["maintenance"]
+    assert balance_of(sim, acct) == "95.00"
+    assert [p.code for p in sim.plans("cmcc")][:1] == ["CMCC-M30"]
+    assert events_of(sim)[-1]["reasons"] == ["maintenance"]
+    sim.advance(by="1 hour")
+    assert view(sim, c, acct)["reasons"] == []  # and the carrier answers again at the window's end
+    data = copy.deepcopy(builtin_profile("cmcc").raw)
+    del data["maintenance"]
+    assert parse_profile({**data, "id": "quiet"}).maintenance_refuse_reads is True
+
+
+def test_maint1_reads_still_work_where_the_profile_says_refuse_reads_false():
+    data = copy.deepcopy(builtin_profile("cmcc").raw)
+    data.update(id="lenient", maintenance={"refuse_reads": False})
+    sim = Simulation(seed=1, profiles=[parse_profile(data, "lenient.yaml")])
+    acct = sim.create_account("杭州测试科技有限公司", kind="enterprise", verified=True, id_number=DOC)
+    c = open_active(sim, acct, "lenient", "CMCC-M100")
+    sim.start_maintenance("lenient", duration="1 hour")
     card = view(sim, c, acct)
     assert (card["state"], card["reasons"], card["balance"]) == ("suspended", ["maintenance"], "95.00")
     assert history_of(sim, c, acct)[-1]["reasons"] == ["maintenance"]
     assert [row["amount"] for row in ledger_of(sim, c, acct)] == ["100.00", "-5.00"]
-    assert balance_of(sim, acct) == "95.00"
-    assert [p.code for p in sim.plans("cmcc")][:1] == ["CMCC-M30"]
-    assert events_of(sim)[-1]["reasons"] == ["maintenance"]
+    err = refused(sim, "carrier_unavailable", sim.top_up, acct, c, "1")  # writes are refused all the same
+    assert err.status == 503
+
+
+def test_maint1_refuse_reads_is_a_boolean_in_the_schema():
+    data = copy.deepcopy(builtin_profile("cmcc").raw)
+    data.update(id="typo", maintenance={"refuse_reads": "sometimes"})
+    with pytest.raises(ProfileError) as err:
+        parse_profile(data, "typo.yaml")
+    assert err.value.field == "maintenance.refuse_reads" and "boolean" in err.value.problem
 
 
 def test_maint1_cards_recover_at_the_end_without_action(sim, acct):

@@ -12,7 +12,7 @@ import yaml
 from conftest import view, ledger_of
 
 from carriersim.simulator import ProfileError, Simulation, builtin_profile, load_profile
-from carriersim.simulator.profile import BUILTIN_CARRIERS, parse_profile
+from carriersim.simulator.profile import BUILTIN_CARRIERS, parse_profile, profile_problems
 
 
 def test_car1_three_national_carriers_ship_and_all_allow_retention():
@@ -115,3 +115,90 @@ def test_car2_loading_the_same_carrier_twice_is_refused():
 def test_car2_profile_values_drive_the_rules():
     p = parse_profile(_data("ctcc"), "ctcc-copy")
     assert (p.retention_months, p.arrears_auto_resume, p.kyc_grace_days) == (6, False, 10)
+
+
+# ------------------------------------------------------------------ validation: every problem, cross-field checks
+
+
+def test_car2_every_problem_of_a_file_is_reported_at_once(tmp_path):
+    data = _data()
+    data.update(id="acme", billing_cycle_day=31, timezone="Mars/Olympus", restricted_regions=["CN-ZZ"])
+    data["retention"]["months"] = "three"
+    data["plans"][1]["code"] = data["plans"][0]["code"]
+    data["cancellation"]["reject_device_changes"] = 1
+    with pytest.raises(ProfileError) as err:
+        load_profile(_write(tmp_path, data))
+    fields = [f for f, _ in err.value.problems]
+    assert fields == ["billing_cycle_day", "retention.months", "timezone", "restricted_regions[0]", "plans[1].code",
+                      "cancellation.reject_device_changes"]
+    assert (err.value.field, err.value.problem) == err.value.problems[0]
+    assert "and 5 more problems" in str(err.value)
+
+
+@pytest.mark.parametrize("mutate, field, words", [
+    (lambda d: d["cancellation"].update(high_risk_device_changes=4, reject_device_changes=3),
+     "cancellation.reject_device_changes", "below high_risk_device_changes (4)"),
+    (lambda d: d["cancellation"].update(review_working_days=5, manual_review_working_days=4),
+     "cancellation.manual_review_working_days", "shorter than review_working_days (5)"),
+    (lambda d: d["cancellation"].update(review_working_days=1, batch_review_working_days=2),
+     "cancellation.batch_review_working_days", "longer than review_working_days (1)"),
+    (lambda d: d["calendar"].update(weekend=["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+     "calendar.weekend", "no day would ever be a working day"),
+    (lambda d: d["calendar"].update(working_weekends=["2027-03-03"]), "calendar.working_weekends[0]",
+     "is a Wednesday, not a weekend day"),
+    (lambda d: d["calendar"].update(holidays=["2027-03-06"], working_weekends=["2027-03-06"]),
+     "calendar.working_weekends[0]", "also listed in calendar.holidays"),
+    (lambda d: d["calendar"].update(working_weekends=["2027-02-30"]), "calendar.working_weekends[0]",
+     "is not a date"),
+    (lambda d: d["identifiers"].update(msisdn_prefixes=["10648", "2440"]), "identifiers.msisdn_prefixes[1]",
+     "must start with 1"),
+])
+def test_car2_cross_field_checks(tmp_path, mutate, field, words):
+    data = _data()
+    data["id"] = "acme"
+    mutate(data)
+    with pytest.raises(ProfileError) as err:
+        load_profile(_write(tmp_path, data))
+    assert err.value.problems == [(field, err.value.problems[0][1])]
+    assert words in err.value.problem
+
+
+def test_car2_shipped_profiles_pass_every_check():
+    for c in BUILTIN_CARRIERS:
+        assert profile_problems(_data(c)) == []
+
+
+def test_car2_validate_reports_a_shipped_id_exactly_as_demo_and_serve_refuse_it(tmp_path, capsys):
+    from carriersim.simulator.cli import main
+
+    clash = _write(tmp_path, _data("cucc"), "my-unicom.yaml")  # forgot to change the id
+    assert main(["profiles", "--validate", str(clash)]) == 1
+    validated = capsys.readouterr().err
+    assert main(["demo", "--cards", "5", "--months", "0", "--quiet", "--profile", str(clash)]) == 1
+    refused = capsys.readouterr().err.strip().removeprefix("carriersim: error: ")
+    assert refused == ("Carrier 'cucc' is already loaded: 'cucc' is the id of a shipped carrier "
+                       "(simulator/profiles/cucc.yaml); give the profile another id.")
+    assert f"profile {clash}: field id: {refused}" in validated
+    with pytest.raises(Exception) as err:  # serve builds its world the same way
+        Simulation(profiles=[*[builtin_profile(c) for c in BUILTIN_CARRIERS], str(clash)])
+    assert str(err.value) == refused
+
+
+def test_car2_validate_exit_codes_and_clashes_between_the_files(tmp_path, capsys):
+    from carriersim.simulator.cli import main
+
+    good = _data()
+    good["id"] = "acme"
+    first, second = _write(tmp_path, good, "a.yaml"), _write(tmp_path, good, "b.yaml")
+    bad = _data()
+    bad.update(id="broken", billing_cycle_day=0)
+    broken = _write(tmp_path, bad, "broken.yaml")
+    assert main(["profiles", "--validate", str(first)]) == 0
+    assert f"ok {first}" in capsys.readouterr().out
+    assert main(["profiles", "--validate", str(first), str(second), str(broken)]) == 1
+    io = capsys.readouterr()
+    assert f"ok {first}" in io.out and str(second) not in io.out
+    assert f"profile {second}: field id: Carrier 'acme' is already loaded: a carrier with this id is already " \
+           f"loaded from {first}" in io.err
+    assert f"profile {broken}: field billing_cycle_day" in io.err
+    assert "2 of 3 profile files cannot be used" in io.err

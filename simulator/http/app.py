@@ -111,6 +111,13 @@ def default_apis(test_control: bool = True) -> list["Api"]:
     return [NativeApi(), *([ControlApi()] if test_control else [])]
 
 
+async def healthz(_: web.Request) -> web.Response:
+    """Liveness and readiness in one: the world is built before the app serves, so answering means ready."""
+    from carriersim import __version__
+
+    return web.json_response({"ready": True, "version": __version__})
+
+
 def create_app(sim: Simulation | None = None, *, admin_token: str | None = None, test_control: bool = True,
                clock: str = "frozen", rate: float = 86400.0, webhook_backoff: float = 0.5, db: str | None = None,
                db_sync: str = "normal", apis: list["Api"] | None = None) -> web.Application:
@@ -139,6 +146,7 @@ def create_app(sim: Simulation | None = None, *, admin_token: str | None = None,
         return web.Response(text=text, content_type="application/json")
 
     app.router.add_get("/openapi.json", serve_openapi)
+    app.router.add_get("/healthz", healthz)  # container health checks: no token, no faults, answers once serving
 
     async def on_startup(app: web.Application) -> None:
         await state.webhooks.start()

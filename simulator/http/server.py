@@ -23,7 +23,7 @@ SHUTDOWN_GRACE = 2.0  # seconds
 async def run(args: Any) -> int:
     sim = Simulation(seed=args.seed, start=args.start, profiles=builtin_profiles() + [load_profile(p)
                                                                                       for p in args.profile])
-    token = args.admin_token or os.environ.get("CARRIERSIM_ADMIN_TOKEN")
+    token = args.admin_token or os.environ.get("CARRIERSIM_ADMIN_TOKEN") or None  # empty: none given
     generated = token is None and not args.no_test_control
     if generated:
         token = secrets.token_urlsafe(18)

@@ -17,6 +17,7 @@ from ..errors import SimError
 from ..fleet import FleetSpec, generate
 from ..simulation import Simulation
 from ..timeutil import parse_instant
+from .rewind_advice import clock_backwards
 from .tenancy import KeyRing
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ class ServerWorld:
         clock.tick()
         # no lower bound here: a target in the past is clock_backwards (409), whatever its year
         target = bounded_instant("target time", lambda: sim.resolve_target(to, by), earliest=None)
+        if target < sim.now:  # clock_backwards, with the way back this server offers (with or without --db)
+            raise clock_backwards(sim, target, durable=self.state.durability is not None)
         result = sim.advance(to=target)
         clock.reanchor()
         return result

@@ -78,12 +78,14 @@ def submit(engine: "Engine", cards: list[Card], batch_size: int) -> list[dict]:
     """CAN-2: review within the carrier's working days; a batch of ``batch_threshold`` cards or more within its
     batch time. CAN-3: high-risk cards take the manual review's longer time and may be rejected."""
     out = []
-    for card in cards:
+    plans = []
+    for card in cards:  # every due time first: a calendar that refuses a year refuses before anything changed
         terms = card.profile.cancellation
         manual = high_risk(card)
         days = (terms.manual_review_working_days if manual else
                 terms.batch_review_working_days if batch_size >= terms.batch_threshold else terms.review_working_days)
-        due = card.profile.calendar.add_working_days(engine.now, days, card.profile.tz)
+        plans.append((card, manual, days, card.profile.calendar.add_working_days(engine.now, days, card.profile.tz)))
+    for card, manual, days, due in plans:
         card.cancel_request = {"requested_at": engine.now, "due": due, "review": "manual" if manual else "standard",
                                "batch_size": batch_size, "previous_phase": int(card.phase)}
         engine.emit(card, Kind.CANCELLATION_REQUESTED, Cause.API,

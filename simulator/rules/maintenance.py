@@ -1,5 +1,6 @@
 """MAINT-1 carrier maintenance (系统维护): during a window the carrier's API answers "unavailable" with when to
-retry, its cards may be stopped for ``maintenance``, and at the end they recover with no action."""
+retry (every operation, and reads unless the profile lets them through), its cards may be stopped for
+``maintenance``, and at the end they recover with no action."""
 
 from __future__ import annotations
 
@@ -40,8 +41,12 @@ def on_end(engine: "Engine", due: Due) -> None:
             end(engine, cs)
 
 
-def gate(engine: "Engine", cs: "CarrierState") -> None:
-    """Refuse a platform request to a carrier in maintenance, saying when to retry."""
+def gate(engine: "Engine", cs: "CarrierState", *, read: bool = False) -> None:
+    """Refuse a platform request to a carrier in maintenance, saying when to retry. A read (a card, its history or
+    ledger) is refused too unless the profile's ``maintenance.refuse_reads`` is false: a real carrier's platform in
+    maintenance is down for queries as well, so that is the default."""
+    if read and not cs.profile.maintenance_refuse_reads:
+        return
     if cs.maintenance_until is not None and cs.maintenance_until > engine.now:
         retry = cs.maintenance_until - engine.now
         raise SimError("carrier_unavailable", f"{cs.profile.name} is in maintenance until "

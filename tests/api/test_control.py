@@ -269,14 +269,22 @@ async def test_maintenance_window_opens_and_closes_on_its_own(client):
     window = await ok(await client.post("/_sim/carriers/cucc/maintenance", json={"duration": "3 hours"},
                                         headers=ADMIN))
     assert window == {"carrier": "cucc", "until": "2027-01-01T03:00:00+08:00"}
-    assert (await card(client, acme["H"], iccid))["reasons"] == ["maintenance"]
+    # reads are refused too during the window (the shipped profiles' maintenance.refuse_reads), saying when to retry
+    resp = await client.get(f"/v1/cards/{iccid}", headers=acme["H"])
+    assert (await refused(resp, 503, "carrier_unavailable"))["retry_after"] == 10800
+    assert resp.headers["Retry-After"] == "10800"
+    for path in (f"/v1/cards/{iccid}/history", f"/v1/cards/{iccid}/ledger"):
+        await refused(await client.get(path, headers=acme["H"]), 503, "carrier_unavailable")
+    used = await ok(await client.post(f"/_sim/cards/{iccid}/usage", json={"mb": 1}, headers=ADMIN))
+    assert used["reasons"] == ["maintenance"]  # the network still sees the card stopped
     await ok(await client.post("/_sim/clock/advance", json={"by": "3 hours"}, headers=ADMIN))
     c = await card(client, acme["H"], iccid)
     assert (c["state"], c["reasons"]) == ("active", [])
     # stop_cards false: the API is down but the cards keep running
     await ok(await client.post("/_sim/carriers/cucc/maintenance", json={"until": "2027-01-01T04:00:00+08:00",
                                                                         "stop_cards": False}, headers=ADMIN))
-    assert (await card(client, acme["H"], iccid))["reasons"] == []
+    used = await ok(await client.post(f"/_sim/cards/{iccid}/usage", json={"mb": 1}, headers=ADMIN))
+    assert (used["accepted_kb"], used["reasons"]) == (1024, [])
     before = digest(client)
     await refused(await client.post("/_sim/carriers/cucc/maintenance", json={"until": "2027-01-01T02:00:00+08:00"},
                                     headers=ADMIN), 422, "invalid_input")

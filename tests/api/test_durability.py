@@ -869,3 +869,27 @@ async def test_db_sync_modes_both_keep_the_world(aiohttp_client, tmp_path, sync)
     assert canonical(client) == text
     ledger = await ok(await client.get(f"/v1/cards/{iccid}/ledger", headers=H))
     assert sum(Decimal(i["amount"]) for i in ledger["items"]) == Decimal(ledger["balance"])
+
+
+async def test_clock_backwards_advice_fits_the_servers_mode(aiohttp_client, tmp_path):
+    """Without --db snapshots are refused, so the advice is a new world (POST /_sim/reset), and following it works;
+    with --db it is a snapshot restore or a rewind, and following that works too."""
+    memory = await app_on(aiohttp_client, None)
+    await advance(memory, by="2 days")
+    problem = await refused(await memory.post("/_sim/clock/advance", json={"to": "2027-01-02"}, headers=ADMIN),
+                            409, "clock_backwards")
+    assert problem["detail"] == (
+        "The clock never moves backwards: it is 2027-01-03T00:00:00+08:00 and 2027-01-02T00:00:00+08:00 is earlier. "
+        'To work at an earlier time, POST /_sim/reset {"start": "..."} for a new world; this server keeps no '
+        "snapshots (start it with --db FILE to restore snapshots or rewind).")
+    await ok(await memory.post("/_sim/reset", json={"seed": 1, "start": "2027-01-02T00:00:00+08:00"}, headers=ADMIN))
+
+    durable = await app_on(aiohttp_client, tmp_path / "w.db")
+    await advance(durable, by="2 days")
+    problem = await refused(await durable.post("/_sim/clock/advance", json={"to": "2027-01-02"}, headers=ADMIN),
+                            409, "clock_backwards")
+    assert problem["detail"].endswith(" is earlier. To go back, restore a snapshot (POST "
+                                      '/_sim/snapshots/{name}/restore) or rewind the timeline (POST /_sim/rewind '
+                                      '{"to": "..."}).')
+    rewound = await ok(await durable.post("/_sim/rewind", json={"to": "2027-01-02"}, headers=ADMIN))
+    assert rewound["now"] == "2027-01-02T00:00:00+08:00"

@@ -340,11 +340,12 @@ async def test_maint1_503_with_retry_after_on_that_carriers_card_routes(client, 
     await problem(r, 503, "carrier_unavailable")
     assert r.headers["Retry-After"] == "7200"
     assert digest(client) == before
-    # reads of the carrier in maintenance still work, and show the card stopped for maintenance
-    c = await (await client.get(f"/v1/cards/{iccid}", headers=H)).json()
-    assert (c["state"], c["reasons"]) == ("suspended", ["maintenance"])
-    for suffix in ("/history", "/usage", "/ledger"):
-        assert (await client.get(f"/v1/cards/{iccid}{suffix}", headers=H)).status == 200
+    # reads of that carrier's cards are refused too (the shipped profiles' maintenance.refuse_reads), saying when
+    for suffix in ("", "/history", "/usage", "/ledger"):
+        r = await client.get(f"/v1/cards/{iccid}{suffix}", headers=H)
+        assert (await problem(r, 503, "carrier_unavailable"))["retry_after"] == 7200, suffix
+        assert r.headers["Retry-After"] == "7200"
+    # the account's listing and the carriers' list still answer, showing the window
     listed = await (await client.get("/v1/cards?carrier=cmcc", headers=H)).json()
     assert [x["iccid"] for x in listed["items"]] == [iccid]
     carriers = await (await client.get("/v1/carriers", headers=H)).json()

@@ -31,8 +31,9 @@ STOP_TIMEOUT = 5.0
 class Server:
     """``python -m carriersim serve …`` with its output read line by line on a thread."""
 
-    def __init__(self, *args: str) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "CARRIERSIM_ADMIN_TOKEN"}
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        env = {**{k: v for k, v in os.environ.items() if k not in ("CARRIERSIM_ADMIN_TOKEN", "CARRIERSIM_DB")},
+               **(env or {})}
         self.proc = subprocess.Popen([sys.executable, "-m", "carriersim", "serve", *args], cwd=ROOT, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
         self.lines: queue.Queue[str | None] = queue.Queue()
@@ -87,8 +88,8 @@ class Server:
 def serve() -> Iterator[Any]:
     started: list[Server] = []
 
-    def start(*args: str) -> Server:
-        server = Server(*args)
+    def start(*args: str, env: dict[str, str] | None = None) -> Server:
+        server = Server(*args, env=env)
         started.append(server)
         return server
 
@@ -231,3 +232,19 @@ def test_ipv6_host_is_printed_as_a_usable_url(serve):
     assert m, line
     assert request(f"{m.group(1)}/_sim/clock", token="T")[0] == 200
     assert server.stop()[0] == 0
+
+
+def test_an_empty_admin_token_variable_means_none_given(serve):
+    """A container started with CARRIERSIM_ADMIN_TOKEN= (empty) must not accept an empty bearer token: the server
+    generates one, as when the variable is unset."""
+    server = serve("--port", "0", env={"CARRIERSIM_ADMIN_TOKEN": ""})
+    url = server.wait_ready()
+    token = re.search(r"admin token ([A-Za-z0-9_-]+)", server.ready_line).group(1)
+    assert token not in ("", "from")
+    req = urllib.request.Request(f"{url}/_sim/clock", headers={"Authorization": "Bearer "})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=10)
+    err.value.close()
+    assert err.value.code == 401
+    assert request(f"{url}/_sim/clock", token=token)[0] == 200
+    assert request(f"{url}/healthz")[0] == 200
