@@ -42,7 +42,7 @@ def add_conformance_command(sub: Any) -> None:
     p = sub.add_parser("conformance", help="judge an implementation against a versioned suite of scenarios",
                        description="Run a conformance suite against a target and write reports. Exit 0 only "
                                    "when every MUST requirement passes (or is an expected failure).")
-    add_target_options(p)
+    add_target_options(p, plugins=True)
     p.add_argument("--suite", default="core", choices=suite_names(),
                    help="core: the MUST rules (default); extended: the SHOULD rules")
     p.add_argument("--carrier", action="append", default=[], metavar="C",

@@ -43,10 +43,12 @@ def add_run_command(sub: Any) -> None:
     p.set_defaults(func=cmd_run)
 
 
-def add_target_options(p: argparse.ArgumentParser) -> None:
+def add_target_options(p: argparse.ArgumentParser, *, plugins: bool = False) -> None:
+    also = (", or plugin:NAME — an adapter registered under the 'carriersim.targets' entry point group "
+            "(e.g. plugin:tinycmp; see conformance/examples/tinycmp)") if plugins else ""
     p.add_argument("--target", default=os.environ.get("CARRIERSIM_TARGET_URL", "inprocess"),
-                   help="inprocess (default), or a server's URL, e.g. http://127.0.0.1:8080 "
-                        "(default: $CARRIERSIM_TARGET_URL)")
+                   help="inprocess (default), or a server's URL, e.g. http://127.0.0.1:8080"
+                        f"{also} (default: $CARRIERSIM_TARGET_URL)")
     p.add_argument("--admin-token", default=os.environ.get("CARRIERSIM_ADMIN_TOKEN"),
                    help="the server's /_sim admin token (default: $CARRIERSIM_ADMIN_TOKEN)")
 

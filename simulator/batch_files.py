@@ -400,7 +400,7 @@ def write_template(operation: str, fmt: str = "csv") -> bytes:
     ``"xlsx"`` (bold header, text columns formatted as text, widths set,
     each header cell carrying its help as a comment).
     """
-    columns = (Column("iccid", "str", True, "ICCID, 19-20 digits starting 89."),)
+    columns: tuple[Column, ...] = (Column("iccid", "str", True, "ICCID, 19-20 digits starting 89."),)
     columns += _columns_for(operation)
     fmt = fmt.lower().lstrip(".")
     if fmt == "csv":

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import yaml
 
@@ -30,7 +31,7 @@ def shipped() -> dict[int, Year]:
     """The shipped years of ``data/cn_calendar.yaml``, each with its days off and make-up working days."""
     text = resources.files("carriersim.simulator.data").joinpath("cn_calendar.yaml").read_text("utf-8")
     data = yaml.safe_load(text)
-    years = {int(y): (set(), set()) for y in data["years"]}
+    years: dict[int, tuple[set[Any], set[Any]]] = {int(y): (set(), set()) for y in data["years"]}
     for key, slot in (("holidays", 0), ("working_weekends", 1)):
         for value in data[key]:
             day = _as_date(value)

@@ -240,8 +240,10 @@ def build_parser(extensions: Iterable[Callable[[Any], None]] = ()) -> argparse.A
     """The command line; ``extensions`` add the commands of the layers above (``run``, ``conformance``): the
     simulator knows nothing of scenarios, the console script (``conformance.cli``) brings them together."""
     ap = argparse.ArgumentParser(prog="carriersim", description="A fake multi-carrier IoT connectivity platform "
-                                 "with a clock you can move.")
-    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+                                 "with a clock you can move.", epilog="Run 'carriersim COMMAND --help' for a "
+                                 "command's options; 'carriersim completion bash' prints shell completion.")
+    ap.add_argument("--version", action="version", version=f"carriersim {_version()}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="build a fleet and run it through simulated months (the main job)")
     demo.add_argument("--cards", type=int, default=3000, help="cards in the fleet (default 3000)")
@@ -310,11 +312,37 @@ def build_parser(extensions: Iterable[Callable[[Any], None]] = ()) -> argparse.A
     tpl.set_defaults(func=cmd_template)
     for extend in extensions:
         extend(sub)
+    comp = sub.add_parser("completion", help="print a shell completion script (bash, zsh or tcsh)",
+                          description="Print a completion script for carriersim's commands and options, e.g. "
+                                      "'carriersim completion bash > ~/.local/share/bash-completion/completions/"
+                                      "carriersim', or 'eval \"$(carriersim completion bash)\"' in ~/.bashrc.")
+    comp.add_argument("shell", choices=("bash", "zsh", "tcsh"))
+    comp.set_defaults(func=lambda args: _completion(ap, args.shell))
     return ap
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("carriersim")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0.0.0+unknown"
+
+
+def _completion(parser: argparse.ArgumentParser, shell: str) -> int:
+    import shtab
+
+    sys.stdout.write(shtab.complete(parser, shell=shell))
+    return 0
+
+
 def main(argv: list[str] | None = None, extensions: Iterable[Callable[[Any], None]] = ()) -> int:
-    args = build_parser(extensions).parse_args(argv)
+    parser = build_parser(extensions)
+    args = parser.parse_args(argv)
+    if args.command is None:  # bare `carriersim`: say what there is, and that is not an error
+        parser.print_help()
+        return 0
     err = _console(stderr=True)
     if getattr(args, "cards", 1) is not None and getattr(args, "cards", 1) < 1:
         err.print("carriersim: error: --cards must be at least 1")

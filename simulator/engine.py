@@ -240,6 +240,7 @@ class Engine:
 
     def schedule_term_end(self, card: Card) -> None:
         cs = self.carriers[card.profile.id]
+        assert card.term_end is not None, "a term end is scheduled once the term has one"
         cs.term_ends.setdefault(card.term_end, []).append(card)
 
     def months_after(self, ts: Instant, months: int, card: Card) -> Instant:

@@ -89,6 +89,15 @@ class Account:
         self.cards: list[Card] = []
 
 
+def plan_of(card: "Card") -> "Plan":
+    """The plan of a card that has one — every card out of inventory. For rules, where a card without a plan is a
+    bug rather than a case: it fails loudly instead of with an AttributeError far away."""
+    plan = card.plan
+    if plan is None:
+        raise AssertionError(f"card {card.iccid} is in {card.phase.label} and has no plan")
+    return plan
+
+
 class FlatSlots:
     """Snapshots pickle millions of cards: a flat tuple of slot values is several times faster than the default
     per-object dict of slots. ``events`` is left out: the engine rebuilds it from the event log on load."""
@@ -96,12 +105,14 @@ class FlatSlots:
     __slots__ = ()
 
     def __getstate__(self) -> tuple:
-        return tuple(None if name == "events" else getattr(self, name) for name in type(self).__slots__)
+        names: tuple[str, ...] = type(self).__slots__
+        return tuple(None if name == "events" else getattr(self, name) for name in names)
 
     def __setstate__(self, state: tuple) -> None:
-        for name, value in zip(type(self).__slots__, state):
+        names: tuple[str, ...] = type(self).__slots__
+        for name, value in zip(names, state):
             setattr(self, name, value)
-        self.events = array("I")
+        setattr(self, "events", array("I"))  # every subclass has an events slot
 
 
 class Pool(FlatSlots):

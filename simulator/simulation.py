@@ -159,8 +159,9 @@ class Simulation:
         amount = p.price if payment is None else to_fen(payment, what="payment")
         if amount < 0:
             raise bad_input("A payment cannot be negative.")
-        if iccid is not None and iccid_problem(iccid):
-            raise SimError("invalid_iccid", iccid_problem(iccid), status=422)
+        problem = iccid_problem(iccid) if iccid is not None else None
+        if problem:
+            raise SimError("invalid_iccid", problem, status=422)
         return lifecycle.open_card(self.engine, account, carrier, p, payment=amount, auto_suspend=bool(auto_suspend),
                                    auto_renew=bool(auto_renew), testing=bool(testing), iccid=iccid).iccid
 
@@ -190,7 +191,7 @@ class Simulation:
             raise bad_input("Give the amount of data as mb= or kb=, not both.")
         if mb is not None:
             try:
-                value = float(mb)
+                value = float(mb)  # type: ignore[arg-type]  # anything float() refuses is reported below
                 if value < 0 or isinstance(mb, bool):
                     raise ValueError
                 amount = round(value * 1024)
@@ -257,7 +258,7 @@ class Simulation:
 
     def verify_identity(self, account_id: str, iccid: str, name: str, id_number: str) -> None:
         card = self._card(account_id, iccid)
-        real_name.verify(self.engine, card, self.engine.accounts[card.account_id], name, id_number)
+        real_name.verify(self.engine, card, self.engine.accounts[account_id], name, id_number)
 
     def rebind_device(self, account_id: str, iccid: str, imei: str) -> None:
         device_binding.rebind(self.engine, self._card(account_id, iccid), self._imei(imei))
@@ -281,8 +282,9 @@ class Simulation:
         lost_swap.report_lost(self.engine, self._card(account_id, iccid))
 
     def swap(self, account_id: str, iccid: str, new_iccid: str | None = None) -> str:
-        if new_iccid is not None and iccid_problem(new_iccid):
-            raise SimError("invalid_iccid", iccid_problem(new_iccid), status=422)
+        problem = iccid_problem(new_iccid) if new_iccid is not None else None
+        if problem:
+            raise SimError("invalid_iccid", problem, status=422)
         return lost_swap.swap(self.engine, self._card(account_id, iccid), new_iccid).iccid
 
     def request_cancellation(self, account_id: str, iccid: str, document: str) -> rec.Review:
@@ -332,6 +334,7 @@ class Simulation:
             try:
                 if operation == "cancel":  # checked now, submitted together below (CAN-2 batch review time)
                     card = self._card(account_id, row.iccid)
+                    assert document is not None  # checked above: a batch cancellation names its document
                     cancellation.check(self.engine, card, account, document)
                     to_cancel.append((len(results), card))
                     results.append(rec.BatchRow(row.row, row.iccid, True))

@@ -111,7 +111,7 @@ def parse_duration(value: object) -> relativedelta:
                 pos = m.end()
             if pos != len(text) or not kwargs:
                 raise bad_input(f"{value!r} is not a duration; write it like '3 days', '1 month', '2 hours' or P1M.")
-            delta = relativedelta(**kwargs)
+            delta = relativedelta(**kwargs)  # type: ignore[arg-type]  # the stub's first positional is a date
     else:
         raise bad_input(f"A duration was expected, got {value!r}.")
     probe = datetime(2000, 1, 1) + delta

@@ -102,3 +102,35 @@ def test_console_script_help_lists_the_commands():
                          check=True).stdout
     for word in ("demo", "profiles", "rules", "template"):
         assert word in out
+
+
+def _carriersim(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "carriersim", *args], capture_output=True, text=True)
+
+
+def test_version_says_the_installed_version():
+    from importlib.metadata import version
+
+    done = _carriersim("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"carriersim {version('carriersim')}"
+
+
+def test_bare_carriersim_prints_help_and_exits_zero():
+    done = _carriersim()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: carriersim") and "conformance" in done.stdout and not done.stderr
+
+
+def test_completion_scripts_know_the_commands_and_their_options():
+    bash = _carriersim("completion", "bash")
+    assert bash.returncode == 0
+    for word in ("conformance", "serve", "--report-dir", "--admin-token"):
+        assert word in bash.stdout
+    assert _carriersim("completion", "zsh").stdout.startswith("#compdef carriersim")
+    bad = _carriersim("completion", "fish")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_conformance_help_documents_plugin_targets():
+    out = _carriersim("conformance", "--help").stdout
+    assert "plugin:NAME" in out and "carriersim.targets" in out

@@ -141,6 +141,52 @@ def test_the_installed_wheel_runs_help_a_scenario_and_the_readme_conformance_ste
     assert "CONFORMS" in out and (tmp_path / "reports" / "matrix.md").is_file()
 
 
+def test_only_carriersim_lands_in_site_packages(installed):
+    """No module named simulator, scenarios or conformance is installed at the top level."""
+    _, venv, env = installed
+    site = Path(_run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                     venv, env).strip())
+    top = {p.name.split("-")[0].split(".")[0] for p in site.iterdir()}
+    assert "carriersim" in top
+    assert not top & {"simulator", "scenarios", "conformance"}, sorted(top & {"simulator", "scenarios", "conformance"})
+    assert (site / "carriersim" / "py.typed").is_file()
+    version = _run([str(venv / "bin" / "carriersim"), "--version"], venv, env)
+    assert version.strip() == f"carriersim {VERSION}"
+
+
+PLATFORM_TEST = """\
+from simulator.billing import monthly_fee
+from scenarios.checks import is_ours
+from conformance.rules import RULES
+
+
+def test_the_platforms_own_packages_are_its_own(carrier_sim):
+    assert monthly_fee() == 5 and is_ours() and RULES == ["PLAN-1"]
+    from carriersim import State
+    acct = carrier_sim.create_account("Acme")
+    assert carrier_sim.card(carrier_sim.open_card(acct, "cmcc", "CMCC-M30"), acct).state is State.READY
+"""
+
+
+def test_a_platform_repo_with_its_own_simulator_scenarios_and_conformance_packages(installed, tmp_path):
+    """The collision the import name avoids: a SIM platform's repository with packages named like carriersim's
+    folders, a scenario file, and ``python -m pytest`` with carriersim's plugin autoloaded."""
+    _, venv, env = installed
+    project = tmp_path / "platform"
+    for package, module, body in (("simulator", "billing", "def monthly_fee():\n    return 5\n"),
+                                  ("scenarios", "checks", "def is_ours():\n    return True\n"),
+                                  ("conformance", "rules", 'RULES = ["PLAN-1"]\n')):
+        (project / package).mkdir(parents=True)
+        (project / package / "__init__.py").write_text("", encoding="utf-8")
+        (project / package / f"{module}.py").write_text(body, encoding="utf-8")
+    (project / "tests").mkdir()
+    (project / "tests" / "test_platform.py").write_text(PLATFORM_TEST, encoding="utf-8")
+    (project / "tests" / "tiny.scenario.yaml").write_text(TINY, encoding="utf-8")
+    _run([str(venv / "bin" / "pip"), "install", "-q", "pytest>=8"], project, env)
+    out = _run([str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], project, env)
+    assert "2 passed" in out, out  # the platform's own test and the scenario item (one run: cmcc)
+
+
 # ------------------------------------------------------------------------------------------------ Dockerfile
 
 

@@ -75,7 +75,7 @@ def _safe_getattr(obj: Any, name: Any, *default: Any) -> Any:
     """``getattr`` as pickles of allowed types use it: ``ZoneInfo._unpickle`` and enum members by name."""
     if isinstance(name, str) and not default:
         if obj is zoneinfo.ZoneInfo and name == "_unpickle":
-            return obj._unpickle
+            return obj._unpickle  # type: ignore[attr-defined]  # ZoneInfo's pickle support, no public name
         if isinstance(obj, type) and issubclass(obj, enum.Enum) and name in obj.__members__ \
                 and obj.__module__.startswith("carriersim.simulator."):
             return obj.__members__[name]

@@ -55,6 +55,12 @@ TIMELINE_STARTS = ("(op IN ('restore', 'rewind') OR (op = 'reset' AND json_extra
                    "NULL))")
 
 
+def _rowid(cur: sqlite3.Cursor) -> int:
+    """The row an INSERT just wrote (sqlite3 types it as optional; after an INSERT it is always set)."""
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
 class StoreError(Exception):
     """The database cannot be used; the message says why and what to do."""
 
@@ -176,7 +182,7 @@ class Store:
             "response_status, response_body, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (sim_time, op, account, json.dumps(params, ensure_ascii=False), json.dumps(body, ensure_ascii=False),
              upload, key, fingerprint, status, response, time.time()))
-        return int(cur.lastrowid)
+        return _rowid(cur)
 
     def entries(self, after: int, upto: int | None = None) -> Iterator[Entry]:
         sql = "SELECT seq, sim_time, op, account, params, body, upload, idem_key, idem_fingerprint, " \
@@ -226,7 +232,7 @@ class Store:
                 "snapshots WHERE kind = 'auto' ORDER BY id DESC LIMIT ?) AND id NOT IN (SELECT CAST(json_extract("
                 f"body, '$.snapshot') AS INTEGER) FROM journal WHERE {TIMELINE_STARTS})",
                 (KEEP_AUTO_SNAPSHOTS,))
-        return int(cur.lastrowid)
+        return _rowid(cur)
 
     def append_timeline(self, sim_time: int, op: str, body: dict[str, Any], data: bytes, *,
                         account: str | None = None, params: dict[str, str] | None = None,

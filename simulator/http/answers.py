@@ -14,10 +14,10 @@ from ..simulation import Simulation
 from . import views
 
 Answer = tuple[int, Any] | Any
-Shape = Callable[[Simulation, str | None, dict[str, Any], Any], Answer]
+Shape = Callable[[Simulation, str, dict[str, Any], Any], Answer]
 
 
-def _card(sim: Simulation, account: str | None, iccid: str) -> dict[str, Any]:
+def _card(sim: Simulation, account: str, iccid: str) -> dict[str, Any]:
     return views.card(sim.card(iccid, account))
 
 
@@ -38,7 +38,7 @@ SHAPES: dict[str, Shape] = {
 }
 
 
-def answer(sim: Simulation, op_name: str, account: str | None, args: dict[str, Any], result: Any) -> Answer:
+def answer(sim: Simulation, op_name: str, account: str, args: dict[str, Any], result: Any) -> Answer:
     """The native answer (``(status, body)`` or a body for 200) to operation ``op_name`` that returned
     ``result``."""
     shape = SHAPES.get(op_name)

@@ -70,6 +70,13 @@ class Ctx:
     def sim(self) -> Simulation:
         return self.state.sim
 
+    @property
+    def caller(self) -> str:
+        """The calling account of a platform API's route (its authentication always names one)."""
+        if self.account is None:
+            raise AssertionError("a platform route ran without an account")
+        return self.account
+
     def run(self, op_name: str, args: dict[str, Any]) -> Any:
         result = invoke(ServerWorld(self.state), op_name, self.account, args)
         if operation(op_name).write:

@@ -32,12 +32,12 @@ def _iccid(ctx: "Ctx") -> str:
 
 
 def _card(ctx: "Ctx", iccid: str | None = None) -> dict[str, Any]:
-    return views.card(ctx.sim.card(iccid or _iccid(ctx), ctx.account))
+    return views.card(ctx.sim.card(iccid or _iccid(ctx), ctx.caller))
 
 
 @handler("getAccount")
 def get_account(ctx: "Ctx") -> dict[str, Any]:
-    return views.account(ctx.sim.account(ctx.account))
+    return views.account(ctx.sim.account(ctx.caller))
 
 
 @handler("listCarriers")
@@ -63,8 +63,8 @@ def list_cards(ctx: "Ctx") -> dict[str, Any]:
     limit = q.get("limit", 100)
     items: list[dict[str, Any]] = []
     pos = start = int(q.get("cursor", 0))
-    total = ctx.sim.account(ctx.account).cards
-    for pos, card in ctx.sim.account_cards(ctx.account, start):
+    total = ctx.sim.account(ctx.caller).cards
+    for pos, card in ctx.sim.account_cards(ctx.caller, start):
         pos += 1
         if "carrier" in q and card.carrier != q["carrier"]:
             continue
@@ -84,7 +84,7 @@ def engine_write(route_id: str, op_name: str) -> Callable[["Ctx"], Any]:
     answers as ``answers.answer`` shapes it."""
     def run(ctx: "Ctx") -> Any:
         args = {**ctx.params, **ctx.body}
-        return answer(ctx.sim, op_name, ctx.account, args, ctx.run(op_name, args))
+        return answer(ctx.sim, op_name, ctx.caller, args, ctx.run(op_name, args))
     run.__name__ = route_id
     return run
 
@@ -96,34 +96,34 @@ def get_card(ctx: "Ctx") -> dict[str, Any]:
 
 @handler("getCardHistory")
 def get_history(ctx: "Ctx") -> dict[str, Any]:
-    return {"items": [views.event(e) for e in ctx.sim.history(_iccid(ctx), ctx.account)]}
+    return {"items": [views.event(e) for e in ctx.sim.history(_iccid(ctx), ctx.caller)]}
 
 
 @handler("getCardUsage")
 def get_usage(ctx: "Ctx") -> dict[str, Any]:
-    usage = ctx.sim.card(_iccid(ctx), ctx.account).usage
+    usage = ctx.sim.card(_iccid(ctx), ctx.caller).usage
     return views.usage(usage) if usage is not None else dict(views.EMPTY_USAGE)
 
 
 @handler("getCardLedger")
 def get_ledger(ctx: "Ctx") -> dict[str, Any]:
-    rows = [views.ledger_entry(e) for e in ctx.sim.ledger(_iccid(ctx), ctx.account)]
+    rows = [views.ledger_entry(e) for e in ctx.sim.ledger(_iccid(ctx), ctx.caller)]
     return {"items": rows, "balance": _card(ctx)["balance"]}
 
 
 @handler("getCertificate")
 def certificate(ctx: "Ctx") -> dict[str, Any]:
-    return views.certificate(ctx.sim.certificate(ctx.account, _iccid(ctx)))
+    return views.certificate(ctx.sim.certificate(ctx.caller, _iccid(ctx)))
 
 
 @handler("listPools")
 def list_pools(ctx: "Ctx") -> dict[str, Any]:
-    return {"items": [views.pool(p) for p in ctx.sim.pools(ctx.account)]}
+    return {"items": [views.pool(p) for p in ctx.sim.pools(ctx.caller)]}
 
 
 @handler("getPool")
 def get_pool(ctx: "Ctx") -> dict[str, Any]:
-    return views.pool(ctx.sim.pool(ctx.account, ctx.params["pool_id"]))
+    return views.pool(ctx.sim.pool(ctx.caller, ctx.params["pool_id"]))
 
 
 @handler("createBatchJob")
@@ -135,23 +135,23 @@ def create_batch(ctx: "Ctx") -> tuple[int, dict[str, Any]]:
     args = {"operation": up["operation"], "data": up["file"], "filename": up["filename"]}
     if up.get("document") is not None:
         args["document"] = up["document"]
-    return answer(ctx.sim, "batch", ctx.account, args, ctx.run("batch", args))
+    return answer(ctx.sim, "batch", ctx.caller, args, ctx.run("batch", args))
 
 
 @handler("getBatchJob")
 def get_batch(ctx: "Ctx") -> dict[str, Any]:
     job = ctx.state.batch_jobs.get(ctx.params["job_id"])
-    if job is None or job["account"] != ctx.account:
+    if job is None or job["account"] != ctx.caller:
         raise not_found("batch_job", ctx.params["job_id"])
     return {k: v for k, v in job.items() if k != "account"}
 
 
 @handler("listEvents")
 def list_events(ctx: "Ctx") -> dict[str, Any]:
-    items, cursor = account_events(ctx.sim, ctx.account, ctx.query.get("cursor", 0), ctx.query.get("limit", 100))
+    items, cursor = account_events(ctx.sim, ctx.caller, ctx.query.get("cursor", 0), ctx.query.get("limit", 100))
     return {"items": items, "next_cursor": cursor}
 
 
 @handler("listWebhooks")
 def list_webhooks(ctx: "Ctx") -> dict[str, Any]:
-    return {"items": [s.view() for s in ctx.state.webhooks.of(ctx.account)]}
+    return {"items": [s.view() for s in ctx.state.webhooks.of(ctx.caller)]}

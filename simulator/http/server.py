@@ -59,7 +59,7 @@ async def run(args: Any) -> int:
               file=sys.stderr)
         await runner.cleanup()
         return 1
-    port = site._server.sockets[0].getsockname()[1]  # the real port when --port 0 asked for any free one
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # started: the real port of --port 0
     control = "test control disabled" if args.no_test_control else (
         f"admin token {token}" if generated else "admin token from the command line/environment")
     host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address is bracketed in a URL

@@ -13,7 +13,7 @@ from ..clock import JobKind
 from ..errors import SimError
 from ..events import Kind
 from ..identifiers import make_iccid, make_imsi, make_msisdn
-from ..model import Account, Card, Cause, Reason, State
+from ..model import Account, Card, Cause, Reason, State, plan_of
 from ..money import to_cny
 from ..profile import Plan
 from .real_name import start_grace
@@ -96,7 +96,7 @@ def activate(engine: "Engine", card: Card, imei: str | None) -> None:
                        "can be activated.", state=card.state.label)
     if card.term_end is None:
         card.term_start = engine.now
-        card.term_end = engine.term_end_from(card, card.plan.term_months)
+        card.term_end = engine.term_end_from(card, plan_of(card).term_months)
         engine.schedule_term_end(card)
     card.activated_at = engine.now
     clear = 0

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from ..clock import JobKind
 from ..errors import SimError
 from ..events import Kind
-from ..model import Card, Cause, Reason, State
+from ..model import Card, Cause, Reason, State, plan_of
 from .billing import require_not_cancelled
 from .lifecycle import cancel, new_card
 
@@ -49,6 +49,7 @@ def swap(engine: "Engine", old: Card, iccid: str | None) -> Card:
                  "opened_at", "activated_at", "last_used_at", "expired_at", "retention_deadline", "kyc_deadline"):
         setattr(new, attr, getattr(old, attr))
     new.replaces, old.replaced_by = old.iccid, new.iccid
+    assert old.account_id is not None  # a card that is swapped was sold
     account = engine.accounts[old.account_id]
     account.cards.append(new)
     cs = engine.carriers[old.profile.id]
@@ -60,7 +61,7 @@ def swap(engine: "Engine", old: Card, iccid: str | None) -> Card:
         pool = old.pool
         pool.members[pool.members.index(old)] = new
         new.pool, old.pool = pool, None
-    engine.emit(new, Kind.CARD_OPENED, Cause.API, detail={"account": old.account_id, "plan": old.plan.code,
+    engine.emit(new, Kind.CARD_OPENED, Cause.API, detail={"account": old.account_id, "plan": plan_of(old).code,
                                                           "replaces": old.iccid})
     engine.change(new, Cause.API, phase=State.READY, add=old.reasons & ~NOT_CARRIED,
                   detail={"replaces": old.iccid})

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SimError
 from ..events import Kind
-from ..model import Card, Cause, Reason, State
+from ..model import Card, Cause, Reason, State, plan_of
 from ..profile import Plan
 from .billing import require_funds, require_not_cancelled
 
@@ -22,11 +22,11 @@ def request(engine: "Engine", card: Card, plan: Plan) -> int:
     if card.phase in (State.PENDING_CANCEL, State.INVENTORY) or card.reasons & Reason.EXPIRED:
         raise SimError("plan_change_not_allowed", f"Card {card.iccid} is {card.state.label}; a plan can be changed "
                        "only on a card with a valid plan (renew an expired card instead).", state=card.state.label)
-    if plan.code == card.plan.code:
+    if plan.code == plan_of(card).code:
         raise SimError("plan_change_not_allowed", f"Card {card.iccid} is already on plan {plan.code}"
                        + ("; withdraw the pending change to stay on it." if card.pending_plan else "."))
     if card.prepaid_terms:
-        raise SimError("plan_change_not_allowed", f"Card {card.iccid} has its next term of {card.plan.code} paid "
+        raise SimError("plan_change_not_allowed", f"Card {card.iccid} has its next term of {plan_of(card).code} paid "
                        "in advance; the plan cannot change before that term is used.")
     require_funds(card, plan.price, f"Plan {plan.code}")  # BILL-1: it will be paid when it starts
     cs = engine.carriers[card.profile.id]
@@ -34,7 +34,7 @@ def request(engine: "Engine", card: Card, plan: Plan) -> int:
     card.pending_plan, card.pending_at = plan, cs.next_cycle
     cs.pending[card.idx] = card
     engine.emit(card, Kind.PLAN_CHANGE_REQUESTED, Cause.API,
-                detail={"from": card.plan.code, "to": plan.code, "effective_at": engine.iso(cs.next_cycle),
+                detail={"from": plan_of(card).code, "to": plan.code, "effective_at": engine.iso(cs.next_cycle),
                         "replaces": replaced})
     return cs.next_cycle
 
@@ -67,7 +67,7 @@ def apply_pending(engine: "Engine", cs: "CarrierState") -> None:
         if why is not None:
             engine.emit(card, Kind.PLAN_CHANGE_FAILED, Cause.CLOCK, detail={"plan": plan.code, "why": why})
             continue
-        old = card.plan.code
+        old = plan_of(card).code
         card.plan = plan
         engine.post(card, Kind.CHARGE, -plan.price, Cause.CLOCK, plan.code)
         if card.term_start is not None:  # an activated card starts the new plan's term now

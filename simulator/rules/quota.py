@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SimError
 from ..events import Kind
-from ..model import Card, Cause, Pool, Reason, State
+from ..model import Card, Cause, Pool, Reason, State, plan_of
 from ..profile import KB_PER_MB, AddOn
 from .billing import require_funds, require_not_cancelled
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def period_of(card: Card, cs: "CarrierState") -> int:
     """The quota period a card is in: the cycle index (monthly quota) or the term's start (term quota)."""
-    if card.plan is not None and card.plan.quota_scope == "term" and card.term_start is not None:
+    if card.plan is not None and plan_of(card).quota_scope == "term" and card.term_start is not None:
         return -card.term_start - 1  # negative: never equal to a cycle index
     return cs.cycle
 
@@ -41,12 +41,12 @@ def roll(engine: "Engine", card: Card) -> None:
 
 
 def quota_kb(card: Card) -> int:
-    return card.plan.quota_kb + card.addon_kb
+    return plan_of(card).quota_kb + card.addon_kb
 
 
 def pool_quota_kb(pool: Pool) -> int:
     """POOL-1: a pool's quota is the sum of its members' monthly quotas plus the add-ons bought for it."""
-    return sum(m.plan.quota_kb for m in pool.members if m.phase != State.CANCELLED) + pool.addon_kb
+    return sum(plan_of(m).quota_kb for m in pool.members if m.phase != State.CANCELLED) + pool.addon_kb
 
 
 def remaining_kb(engine: "Engine", card: Card) -> int:
@@ -89,7 +89,7 @@ def _bill_overage(engine: "Engine", card: Card, over_kb: int) -> None:
     new_mb = started_mb - card.overage_mb
     if new_mb > 0:
         card.overage_mb = started_mb
-        engine.post(card, Kind.CHARGE, -new_mb * card.plan.overage_per_mb, Cause.USAGE, "overage", mb=new_mb)
+        engine.post(card, Kind.CHARGE, -new_mb * plan_of(card).overage_per_mb, Cause.USAGE, "overage", mb=new_mb)
 
 
 def _consume_pool(engine: "Engine", card: Card, kb: int) -> int:
@@ -183,7 +183,7 @@ def lift_at_cycle_start(engine: "Engine", cs: "CarrierState") -> None:
 def _prepaid_term_due(engine: "Engine", card: Card) -> bool:
     """QUOTA-4: a card whose whole-term quota is used up and whose next term is paid in advance (``renew``)
     resumes at the next cycle start, not at the end of its current term: the prepaid term starts now."""
-    return (card.prepaid_terms > 0 and card.pool is None and card.plan.quota_scope == "term"
+    return (card.prepaid_terms > 0 and card.pool is None and plan_of(card).quota_scope == "term"
             and card.phase == State.ACTIVE and not card.reasons & Reason.EXPIRED
             and card.term_end is not None and card.term_end > engine.now)
 
@@ -191,9 +191,9 @@ def _prepaid_term_due(engine: "Engine", card: Card) -> bool:
 def _start_prepaid_term(engine: "Engine", card: Card) -> None:
     card.prepaid_terms -= 1
     card.term_start = engine.now
-    card.term_end = engine.term_end_from(card, card.plan.term_months)
+    card.term_end = engine.term_end_from(card, plan_of(card).term_months)
     engine.schedule_term_end(card)
-    engine.emit(card, Kind.RENEWED, Cause.CLOCK, tag=card.plan.code, detail={"prepaid": True, "why": "quota"})
+    engine.emit(card, Kind.RENEWED, Cause.CLOCK, tag=plan_of(card).code, detail={"prepaid": True, "why": "quota"})
 
 
 def create_pool(engine: "Engine", account_id: str, carrier: str, name: str) -> Pool:
@@ -212,8 +212,8 @@ def add_to_pool(engine: "Engine", pool: Pool, card: Card) -> None:
                        f"{card.profile.id}.")
     if card.pool is not None:
         raise SimError("already_in_pool", f"Card {card.iccid} is already in pool {card.pool.id}.")
-    if card.plan.quota_scope != "month":
-        raise SimError("pool_mismatch", f"Plan {card.plan.code} has a quota per term; pools share monthly quotas.")
+    if plan_of(card).quota_scope != "month":
+        raise SimError("pool_mismatch", f"Plan {plan_of(card).code} has a quota per term; pools share monthly quotas.")
     roll(engine, card)
     card.pool = pool
     roll(engine, card)  # the pool's counters too

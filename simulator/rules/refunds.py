@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SimError
 from ..events import Kind
-from ..model import Card, Cause, Reason, State
+from ..model import Card, Cause, Reason, State, plan_of
 from ..money import to_cny
 from ..timeutil import add_cycles
 
@@ -30,7 +30,7 @@ def unused_months(engine: "Engine", card: Card) -> int:
     while t < card.term_end:
         whole += 1
         t = add_cycles(t, 1, p.tz, p.billing_cycle_day)
-    plan = card.plan
+    plan = plan_of(card)
     amount = plan.price * whole // plan.term_months + plan.price * card.prepaid_terms
     if amount <= 0:
         raise SimError("nothing_to_refund", f"Card {card.iccid} has no whole unused month left in its term.")
@@ -69,6 +69,7 @@ def balance_after_cancellation(engine: "Engine", card: Card, to: Card | None) ->
     if card.phase != State.CANCELLED:
         raise SimError("invalid_state", f"Card {card.iccid} is not cancelled; a balance refund follows cancellation.")
     window = card.profile.cancellation.refund_window_days
+    assert card.cancelled_at is not None  # set with the cancelled phase
     if engine.now > card.cancelled_at + window * DAY:
         raise SimError("refund_window_closed", f"The balance of card {card.iccid} could be claimed for {window} "
                        f"days after its cancellation on {engine.iso(card.cancelled_at)}.")

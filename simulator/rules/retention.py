@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..clock import Due, JobKind
 from ..errors import SimError
 from ..events import Kind
-from ..model import Card, Cause, Reason, State
+from ..model import Card, Cause, Reason, State, plan_of
 from ..money import to_cny
 from .billing import require_funds, require_not_cancelled
 from .lifecycle import cancel
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def _start_term(engine: "Engine", card: Card) -> None:
     card.term_start = engine.now
-    card.term_end = engine.term_end_from(card, card.plan.term_months)
+    card.term_end = engine.term_end_from(card, plan_of(card).term_months)
     engine.schedule_term_end(card)
 
 
@@ -40,7 +40,7 @@ def at_term_end(engine: "Engine", cs: "CarrierState") -> None:
 
 def end_term(engine: "Engine", card: Card) -> None:
     """A term has ended: use a prepaid term, else auto-renew if the balance covers the plan, else expire (EXP-1)."""
-    plan = card.plan
+    plan = plan_of(card)
     if card.prepaid_terms:
         card.prepaid_terms -= 1
         _start_term(engine, card)
@@ -58,7 +58,7 @@ def expire(engine: "Engine", card: Card, why: str) -> None:
     months = card.profile.retention_months
     card.expired_at = engine.now
     card.retention_deadline = engine.months_after(engine.now, months, card)
-    engine.emit(card, Kind.EXPIRED, Cause.CLOCK, tag=card.plan.code, detail={"why": why})
+    engine.emit(card, Kind.EXPIRED, Cause.CLOCK, tag=plan_of(card).code, detail={"why": why})
     engine.change(card, Cause.CLOCK, add=Reason.EXPIRED,
                   detail={"why": why, "retention_until": engine.iso(card.retention_deadline)})
     if months == 0:
@@ -101,7 +101,7 @@ def renew(engine: "Engine", card: Card) -> str:
     if card.phase not in (State.ACTIVE, State.READY, State.TESTING):
         raise SimError("invalid_state", f"Card {card.iccid} is {card.state.label} and cannot be renewed.",
                        state=card.state.label)
-    plan = card.plan
+    plan = plan_of(card)
     if card.term_end is None:
         raise SimError("invalid_state", f"Card {card.iccid} is not activated yet; its first term is already paid.")
     require_funds(card, plan.price, f"Renewing {plan.code}")
@@ -110,7 +110,7 @@ def renew(engine: "Engine", card: Card) -> str:
         _start_term(engine, card)
         card.expired_at = card.retention_deadline = None
         engine.emit(card, Kind.RENEWED, Cause.API, tag=plan.code, detail={"restored": True})
-        lift = Reason.EXPIRED
+        lift = int(Reason.EXPIRED)
         if card.reasons & Reason.QUOTA and remaining_kb(engine, card) > 0:
             # a plan whose quota covers the term: the new term brings a fresh quota, so a card that expired over
             # quota is restored now too (QUOTA-2 "once a new term starts"), not at the next cycle start
