@@ -406,6 +406,10 @@ class Simulation:
         card = self._card(account_id, iccid, command=False)
         return reads.events(self.engine, self.engine.events.read(card.events))
 
+    def history_length(self, iccid: str, account_id: str | None = None) -> int:
+        """How many events the card's history holds, without reading them."""
+        return len(self._card(account_id, iccid, command=False).events)
+
     def ledger(self, iccid: str, account_id: str | None = None) -> list[rec.LedgerEntry]:
         return reads.ledger(self.engine, self._card(account_id, iccid, command=False))
 

@@ -119,6 +119,11 @@ class InProcessTarget:
         return [views.event(e) for e in self.sim.history(iccid, account)]
 
     @refusals
+    def history_length(self, account: str, iccid: str) -> int:
+        """How many events the card's history holds (what "events since the last step" counts from)."""
+        return self.sim.history_length(iccid, account)
+
+    @refusals
     def ledger(self, account: str, iccid: str) -> list[dict[str, Any]]:
         return [views.ledger_entry(e) for e in self.sim.ledger(iccid, account)]
 

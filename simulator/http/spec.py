@@ -414,7 +414,7 @@ OPERATIONS: tuple[Operation, ...] = (
 
 BY_ID = {op.id: op for op in OPERATIONS}
 # The native writes that are one engine operation each, with the path parameters and the body as its arguments
-# (simulator.operations): the dispatcher runs them generically; native.ANSWERS shapes their answers.
+# (simulator.operations): the dispatcher runs them generically; answers.SHAPES shapes their answers.
 ENGINE_OPERATION = {
     "openCard": "open_card", "activateCard": "activate", "changePlan": "change_plan",
     "withdrawPlanChange": "withdraw_plan_change", "topUp": "top_up", "buyAddOn": "buy_addon", "renewCard": "renew",
