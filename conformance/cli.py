@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from carriersim.scenarios.cli import add_run_command, add_target_options, probe, report_problem
-from carriersim.scenarios.runner import ERROR, FAILED, Outcome
+from carriersim.scenarios.runner import ERROR, FAILED
 from carriersim.scenarios.suggest import nearest
 from carriersim.scenarios.source import ScenarioError
 from carriersim.simulator.cli import cmd_demo as fleet_demo

@@ -23,7 +23,7 @@ from . import timeexpr
 from .model import (ALL_CARRIERS, DEFAULT_ACCOUNT, AccountSpec, CardSpec, Given, PoolSpec, Scenario, Step)
 from .schema import GIVEN, SCENARIO, step_args_schema
 from .source import Located, Problem, ScenarioError, Where, load
-from .steps import BY_NAME, CARD_FIELDS, EXPECT_ONLY, MODIFIERS, STEPS
+from .steps import BY_NAME, CARD_FIELDS, EXPECT_ONLY, MODIFIERS
 from .suggest import nearest
 from .target import RULE_CAPABILITIES
 

@@ -9,6 +9,5 @@ from .model import Reason, State
 from .profile import CarrierProfile, builtin_profile, builtin_profiles, load_profile
 from .simulation import Simulation
 
-__all__ = ["Simulation", "SimError", "ProfileError", "CarrierProfile", "load_profile", "builtin_profile", "builtin_profiles",
-           "State",
-           "Reason"]
+__all__ = ["Simulation", "SimError", "ProfileError", "CarrierProfile", "load_profile", "builtin_profile",
+           "builtin_profiles", "State", "Reason"]

@@ -8,7 +8,6 @@ carrier profiles and rule catalogue, validate a user's profile, and write batch 
 from __future__ import annotations
 
 import argparse
-import collections
 import os
 import random
 import sys

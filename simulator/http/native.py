@@ -1,7 +1,8 @@
 """The native API's responses (``/v1``): each route names the engine operation it runs (``spec.ENGINE_OPERATION``)
 and here says only how its answer is shaped. No rule lives here; the engine decides, these functions render
-(moto's ``responses.py``; the answers of writes are shaped in ``answers``). Writes go through ``Ctx.run``, which dispatches through the operation table and
-journals the engine command, so a write replays the same whichever API made it.
+(moto's ``responses.py``; the answers of writes are shaped in ``answers``). Writes go through ``Ctx.run``, which
+dispatches through the operation table and journals the engine command, so a write replays the same whichever
+API made it.
 """
 
 from __future__ import annotations

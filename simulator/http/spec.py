@@ -13,7 +13,7 @@ from typing import Any
 
 from ..events import Kind
 from ..model import REASON_NAMES, State
-from ..operations import BATCH_OPERATIONS, CODE, DURATION, ICCID, IMEI, operation
+from ..operations import BATCH_OPERATIONS, ICCID, operation
 
 S = dict[str, Any]
 NULL_STR: S = {"type": ["string", "null"]}
