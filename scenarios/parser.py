@@ -386,6 +386,11 @@ class _Parser:
                         self.check_nested(item, vpath + (i,))
 
     def check_nested(self, value: dict[str, Any], path: tuple[Any, ...]) -> None:
+        count = value.get("count")
+        if isinstance(count, dict) and isinstance(count.get("min"), int) and isinstance(count.get("max"), int) \
+                and count["min"] > count["max"]:
+            self.problem(path + ("count",), f"count: min {count['min']} is more than max {count['max']}; "
+                         "no number of items could match.")
         for key in ("time", "effective_at"):
             if isinstance(value.get(key), str) and not VARIABLE.search(value[key]):
                 self.check_time(value[key], path + (key,))
