@@ -20,7 +20,7 @@ from carriersim.simulator.http.spec import CARD as CARD_VIEW
 from carriersim.simulator.profile import builtin_profiles
 
 from . import timeexpr
-from .model import (ALL_CARRIERS, DEFAULT_ACCOUNT, AccountSpec, CardSpec, Given, PoolSpec, Scenario, Step)
+from .model import (ALL_CARRIERS, DEFAULT_ACCOUNT, AccountSpec, CardSpec, Given, Mark, PoolSpec, Scenario, Step)
 from .schema import GIVEN, SCENARIO, step_args_schema
 from .source import Located, Problem, ScenarioError, Where, load
 from .steps import BY_NAME, CARD_FIELDS, EXPECT_ONLY, MODIFIERS, STEPS
@@ -190,6 +190,7 @@ class _Parser:
         for i, rule in enumerate(data.get("rules", []) or []):
             if isinstance(rule, str) and rule not in self.rules:
                 self.problem(base + ("rules", i), f"{rule!r} is not a rule id of RULES.md{nearest(rule, self.rules)}.")
+        marks = self.marks(data.get("marks") or [], base + ("marks",), carriers)
         names = _Names()
         given = self.given(data.get("given") or {}, base + ("given",), names)
         steps = []
@@ -225,7 +226,25 @@ class _Parser:
             needs.add("pools")
         return Scenario(name=name, rules=tuple(data.get("rules", [])), carriers=carriers, given=given,
                         steps=tuple(steps), file=self.doc.file, where=self.doc.at(base),
-                        description=str(data.get("description", "")), needs=frozenset(needs))
+                        description=str(data.get("description", "")), needs=frozenset(needs), marks=marks)
+
+    def marks(self, value: Any, path: tuple[Any, ...], carriers: tuple[str, ...]) -> tuple[Mark, ...]:
+        """pytest marks (the schema checked their shape): ``skip``, ``{xfail: reason}``, ``{xfail: {reason,
+        strict, carriers}}`` or a marker name."""
+        out = []
+        for i, raw in enumerate(value if isinstance(value, list) else []):
+            name, options = (raw, {}) if isinstance(raw, str) else next(iter(raw.items()))
+            options = {"reason": options} if isinstance(options, str) else dict(options or {})
+            only = tuple(str(c) for c in options.get("carriers", ()))
+            for j, c in enumerate(only):
+                if c not in carriers:
+                    self.problem(path + (i, name, "carriers", j), f"marks: {c!r} is not one of this scenario's "
+                                 f"carriers ({', '.join(carriers)}){nearest(c, carriers)}.")
+            if name in ("skipif", "parametrize", "usefixtures", "filterwarnings"):
+                self.problem(path + (i,), f"marks: {name!r} cannot be set from a scenario file; use skip or xfail "
+                             "(optionally for some carriers) or a marker name.")
+            out.append(Mark(str(name), str(options.get("reason", "")), options.get("strict"), only))
+        return tuple(out)
 
     def carrier_list(self, value: Any, path: tuple[Any, ...]) -> tuple[str, ...]:
         if value == "all":

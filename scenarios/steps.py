@@ -199,7 +199,7 @@ MODIFIERS: dict[str, tuple[S, str]] = {
 EXPECT_ONLY = ("within", "every")
 
 #: A scenario's top-level fields.
-SCENARIO_FIELDS = ("name", "description", "rules", "carriers", "requires", "given", "steps")
+SCENARIO_FIELDS = ("name", "description", "rules", "carriers", "requires", "given", "steps", "marks")
 GIVEN_FIELDS = ("start", "seed", "accounts", "cards", "pools", "devices")
 CARD_FIELDS = ("id", "account", "plan", "payment", "auto_suspend", "auto_renew", "testing", "activate", "imei",
                "verified", "balance", "pool")
