@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from carriersim.scenarios.cli import add_run_command, add_target_options, probe, report_problem
+from carriersim.scenarios.cli import add_check_command, add_run_command, add_target_options, probe, report_problem
 from carriersim.scenarios.runner import ERROR, FAILED, Outcome
 from carriersim.scenarios.suggest import nearest
 from carriersim.scenarios.source import ScenarioError
@@ -67,7 +67,7 @@ def add_conformance_command(sub: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return simulator_main(argv, extensions=(add_run_command, add_conformance_command))
+    return simulator_main(argv, extensions=(add_run_command, add_check_command, add_conformance_command))
 
 
 # ---------------------------------------------------------------------------------------------- conformance

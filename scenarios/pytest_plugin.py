@@ -96,7 +96,7 @@ class ScenarioFile(pytest.File):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ScenarioError):
-            return f"broken scenario file (nothing in it ran):\n{excinfo.value}"
+            return f"broken scenario file (nothing in it ran):\n{excinfo.value.render()}"
         return super().repr_failure(excinfo)
 
 
