@@ -200,8 +200,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         target.close()
     out.print(summary_table(outcomes))
-    out.print(f"{len(outcomes)} runs on {target.name} in {time.perf_counter() - started:.2f} s: {totals(outcomes)}",
-              highlight=False)
+    colour = "red" if any(o.status in (FAILED, ERROR) for o in outcomes) else "green"
+    out.print(f"[bold {colour}]{len(outcomes)} runs on {escape(target.name)} in {time.perf_counter() - started:.2f} s: "
+              f"{totals(outcomes)}[/]", highlight=False)
     if args.junit:
         write_junit(outcomes, args.junit, suite_name="carriersim scenarios")
         out.print(f"JUnit report: {args.junit}")

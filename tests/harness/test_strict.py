@@ -80,3 +80,12 @@ def test_html_cells_link_to_their_failures_and_failure_text_wraps(tmp_path):
     target = link.split('href="#', 1)[1].split('"', 1)[0]
     assert f'<h3 id="{target}">' in page
     assert "white-space:pre-wrap" in page and 'class="verdict fail"' in page
+
+
+def test_the_terminal_headline_is_coloured_by_verdict(should_fails):
+    from carriersim.conformance.cli import headline_colour
+    assert headline_colour(run_suite("core", "inprocess", carriers=["cucc"])) == "green"
+    warned = run_suite("extended", "inprocess", carriers=["cmcc"])
+    assert warned.failed("SHOULD") == 1 and headline_colour(warned) == "yellow"
+    strict = run_suite("extended", "inprocess", carriers=["cmcc"], strict=True)
+    assert headline_colour(strict) == "red" and not strict.passes
