@@ -95,6 +95,33 @@ def boundaries() -> list[dict[str, Any]]:
                         "given": {"start": "2027-03-08T10:00:00",
                                   "cards": [{"id": "c", "plan": "monthly", "auto_renew": False}]},
                         "steps": steps})
+        rebinds = lambda card, n: [{"rebind": {"card": card, "imei": f"{card}-box-{i}"}} for i in range(1, n + 1)]
+        out.append({"name": f"{carrier}: two manual reviews due at the same second: the one with {reject} device "
+                            f"changes is rejected, the one with {high} is carried out",
+                    "rules": ["CAN-3"], "carriers": [carrier],
+                    "given": {"start": "2027-03-08T10:00:00",
+                              "cards": [{"id": "risky", "plan": "monthly", "auto_renew": False},
+                                        {"id": "fine", "plan": "monthly", "auto_renew": False}]},
+                    "steps": [*rebinds("risky", reject), *rebinds("fine", high), {"unbind": "risky"},
+                              {"unbind": "fine"}, {"cancel": "risky", "returns": {"review": "manual"}},
+                              {"cancel": "fine", "returns": {"review": "manual"}},
+                              {"advance": {"to": "review_due", "card": "risky"}},
+                              {"expect": {"card": "risky", "state": "active",
+                                          "history": [{"kind": "cancellation_rejected"}]}},
+                              {"expect": {"card": "fine", "state": "cancelled"}}]})
+        out.append({"name": f"{carrier}: a manual review rejected after the card's term ended leaves it expired",
+                    "description": "The term ended (1 April) while the card was frozen under review; when the "
+                                   "review rejects the cancellation the card expires at once (EXP-1), as it would "
+                                   "have at the cycle start.",
+                    "rules": ["CAN-3", "EXP-1"], "carriers": [carrier],
+                    "given": {"start": "2027-03-25T10:00:00",
+                              "cards": [{"id": "c", "plan": "monthly", "auto_renew": False, "balance": 20}]},
+                    "steps": [*rebinds("c", reject), {"unbind": "c"}, {"cancel": "c", "returns": {"review": "manual"}},
+                              {"advance": "2027-04-01T00:00:00"},
+                              {"expect": {"card": "c", "state": "pending_cancel"}},
+                              {"advance": {"to": "review_due", "card": "c"}},
+                              {"expect": {"card": "c", "state": "retained", "reasons": ["expired"],
+                                          "history": [{"kind": "cancellation_rejected"}, {"kind": "expired"}]}}]})
         threshold = terms["batch_threshold"]
         for n in (threshold - 1, threshold, threshold + 1):
             batch = n >= threshold
