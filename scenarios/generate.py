@@ -369,8 +369,9 @@ def bars() -> list[dict[str, Any]]:
             if code:
                 step["refused"] = code
             steps += [step, {"expect": held}]
-        if bar not in ("lost", "device"):  # a replacement carries every bar but the loss and the old device's
-            steps += [{"swap": {"card": "c", "id": "new"}}, {"expect": {"card": "new", "reasons": [bar]}}]
+        if bar != "lost":  # a replacement carries every bar but the loss and the old device's
+            steps += [{"swap": {"card": "c", "id": "new"}},
+                      {"expect": {"card": "new", "reasons": [] if bar == "device" else [bar]}}]
             tried.append("swap")
         out.append({"name": f"A {bar} stop is lifted by none of {', '.join(tried)}",
                     "description": f"Only {spec['lift']} lifts it; every other request is refused or carried out "
