@@ -190,6 +190,26 @@ def boundaries() -> list[dict[str, Any]]:
                               {"buy_addon": {"card": "c", "addon": addon["code"]}},
                               {"expect": {"card": "c", "state": "active", "reasons": [], "balance": 0}}]})
         rate = Decimal(plan["overage_per_mb"])
+        pool_kb = 2 * quota_kb
+        out.append({"name": f"{carrier}: past a used-up pool each member pays its own started MB of overage",
+                    "description": "POOL-1, QUOTA-5: two members without auto-suspend share 2 x "
+                                   f"{plan['quota_mb']} MB; the one that goes 1.5 MB past the pool pays 2 started MB, "
+                                   "the other's first KB past it 1 MB, and 0.5 MB more completes a MB already paid.",
+                    "rules": ["POOL-1", "QUOTA-5"], "carriers": [carrier],
+                    "given": {"start": "2027-01-10T09:00:00", "pools": [{"id": "fleet"}],
+                              "cards": [{"id": "a", "plan": plan["code"], "pool": "fleet", "auto_suspend": False,
+                                         "balance": 100},
+                                        {"id": "b", "plan": plan["code"], "pool": "fleet", "auto_suspend": False,
+                                         "balance": 100}]},
+                    "steps": [{"use": {"card": "a", "kb": pool_kb + 1536}},
+                              {"expect": {"card": "a", "balance": cny(100 - 2 * rate)}},
+                              {"use": {"card": "b", "kb": 1}},
+                              {"expect": {"card": "b", "balance": cny(100 - rate)}},
+                              {"use": {"card": "a", "kb": 512}},
+                              {"expect": {"card": "a", "balance": cny(100 - 2 * rate)}},
+                              {"use": {"card": "a", "kb": 1}},
+                              {"expect": {"card": "a", "balance": cny(100 - 3 * rate)}},
+                              {"expect_pool": {"pool": "fleet", "used_mb": round((pool_kb + 1536 + 514) / 1024, 3)}}]})
         over_mb = 4
         out.append({"name": f"{carrier}: overage down to a balance of exactly 0 keeps the card in service; one started "
                             "MB more is arrears",
