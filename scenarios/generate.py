@@ -188,7 +188,12 @@ def boundaries() -> list[dict[str, Any]]:
                               {"expect": {"card": "c", "reasons": ["quota"]}},
                               {"top_up": {"card": "c", "amount": "0.01"}},
                               {"buy_addon": {"card": "c", "addon": addon["code"]}},
-                              {"expect": {"card": "c", "state": "active", "reasons": [], "balance": 0}}]})
+                              {"expect": {"card": "c", "state": "active", "reasons": [], "balance": 0,
+                                          "usage": {"addon_mb": addon["quota_mb"]}}},
+                              {"top_up": {"card": "c", "amount": addon["price"]}},
+                              {"buy_addon": {"card": "c", "addon": addon["code"]}},
+                              {"expect": {"card": "c", "usage": {"addon_mb": 2 * addon["quota_mb"],
+                                                                  "quota_mb": plan["quota_mb"] + 2 * addon["quota_mb"]}}}]})
         rate = Decimal(plan["overage_per_mb"])
         pool_kb = 2 * quota_kb
         out.append({"name": f"{carrier}: past a used-up pool each member pays its own started MB of overage",
