@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from carriersim.scenarios.cli import add_run_command, add_target_options, probe, report_problem
+from carriersim.scenarios.cli import add_check_command, add_run_command, add_target_options, probe, report_problem
 from carriersim.scenarios.runner import ERROR, FAILED
 from carriersim.scenarios.suggest import nearest
 from carriersim.scenarios.source import ScenarioError
@@ -40,11 +40,15 @@ STYLE = {"passed": "green", "failed": "bold red", "error": "bold magenta", "xfai
 
 def add_conformance_command(sub: Any) -> None:
     p = sub.add_parser("conformance", help="judge an implementation against a versioned suite of scenarios",
-                       description="Run a conformance suite against a target and write reports. Exit 0 only "
-                                   "when every MUST requirement passes (or is an expected failure).")
+                       description="Run a conformance suite against a target and write reports. Exit 0 when no "
+                                   "MUST requirement fails (each passes, is an expected failure or is not applicable), "
+                                   "with --strict also no SHOULD requirement; 1 when one does; 2 for a usage error.")
     add_target_options(p, plugins=True)
     p.add_argument("--suite", default="core", choices=suite_names(),
-                   help="core: the MUST rules (default); extended: the SHOULD rules")
+                   help="core: the MUST rules (default); extended: the MUST and the SHOULD rules")
+    p.add_argument("--strict", action="store_true",
+                   help="a failing SHOULD requirement fails the run too (exit 1); without it the headline says "
+                        "'conforms to MUST; N SHOULD failed' and the exit code is 0")
     p.add_argument("--carrier", action="append", default=[], metavar="C",
                    help="judge only this carrier (may repeat; default: all)")
     p.add_argument("--report-dir", metavar="DIR", help="write JSON, JUnit XML, Markdown and HTML reports here")
@@ -63,14 +67,14 @@ def add_conformance_command(sub: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return simulator_main(argv, extensions=(add_run_command, add_conformance_command))
+    return simulator_main(argv, extensions=(add_run_command, add_check_command, add_conformance_command))
 
 
 # ---------------------------------------------------------------------------------------------- conformance
 
 def run_suite(suite_name: str, target: str, *, admin_token: str | None = None, carriers: list[str] | None = None,
               jobs: int = 1, expectations: str | None = None, mutant: str | None = None,
-              quiet: bool = True) -> RunResult:
+              quiet: bool = True, strict: bool = False) -> RunResult:
     """Run a suite on a target and judge it (the library behind ``carriersim conformance`` and the tests)."""
     suite = load_suite(suite_name)
     known = load_expectations(expectations)
@@ -98,7 +102,7 @@ def run_suite(suite_name: str, target: str, *, admin_token: str | None = None, c
                            on_outcome=lambda _: progress.advance(task))
     outcomes = [known.apply(o) for o in outcomes]
     name = target if not mutant else f"{target} (mutant {mutant})"
-    return RunResult(suite, name, chosen, outcomes, time.perf_counter() - started)
+    return RunResult(suite, name, chosen, outcomes, time.perf_counter() - started, strict=strict)
 
 
 def matrix_table(result: RunResult) -> Table:
@@ -121,8 +125,15 @@ def print_result(out: Console, result: RunResult) -> None:
             report_problem(out, o) if o.status != XPASS else out.print(
                 f"[bold yellow]XPASS[/] {escape(o.id)}: {escape(o.reason)}", highlight=False)
     out.print(matrix_table(result))
-    color = "green" if result.conforms else "red"
-    out.print(f"[bold {color}]{escape(verdict(result))}[/] in {result.seconds:.1f} s", highlight=False)
+    out.print(f"[bold {headline_colour(result)}]{escape(verdict(result))}[/] in {result.seconds:.1f} s",
+              highlight=False)
+
+
+def headline_colour(result: RunResult) -> str:
+    """green: passes with nothing failed; yellow: conforms to MUST with SHOULD failures; red: does not pass."""
+    if not result.passes:
+        return "red"
+    return "yellow" if result.failed("SHOULD") else "green"
 
 
 def cmd_conformance(args: argparse.Namespace) -> int:
@@ -138,7 +149,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         return 2
     try:
         result = run_suite(args.suite, args.target, admin_token=args.admin_token, carriers=args.carrier,
-                           jobs=args.jobs, expectations=args.expectations, quiet=args.quiet)
+                           jobs=args.jobs, expectations=args.expectations, quiet=args.quiet, strict=args.strict)
     except (ScenarioError, ExpectationsError, ValueError) as exc:
         err.print(f"carriersim: error: {escape(str(exc))}", highlight=False)
         return 2
@@ -146,7 +157,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     if args.report_dir:
         paths = write_reports(result, args.report_dir)
         out.print("reports: " + ", ".join(str(p) for p in paths.values()), highlight=False)
-    return 0 if result.conforms else 1
+    return 0 if result.passes else 1
 
 
 def _judge_mutant(job: tuple[str, str]) -> tuple[str, list[str]]:

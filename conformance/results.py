@@ -21,6 +21,24 @@ WORDS = {PASSED: "passed", FAILED: "failed", ERROR: "errors", XFAIL: "expected f
          XPASS: "unexpected passes", NOT_APPLICABLE: "not applicable", MISSING: "unchecked (no scenario)"}
 
 
+def headline(result: "RunResult") -> str:
+    """The verdict in words, the same in the terminal and in every report: "CONFORMS to MUST; 2 SHOULD failed …"."""
+    must, should = result.failed("MUST"), result.failed("SHOULD")
+    suite = f"carriersim {result.suite.title} ({result.suite.level} rules)"
+    if not result.conforms:
+        why = f"{must} MUST failed" if must else "no requirement passed"
+        text = f"DOES NOT CONFORM to {suite}: {why}" + (f"; {should} SHOULD failed" if should else "")
+    elif should and result.strict:
+        text = f"DOES NOT CONFORM (strict) to {suite}: conforms to MUST; {should} SHOULD failed"
+    elif should:
+        text = f"CONFORMS to MUST; {should} SHOULD failed — {suite}"
+    else:
+        text = f"CONFORMS to {suite}"
+    if result.conforms and result.counts()[NOT_APPLICABLE]:
+        text += " (within its capabilities)"
+    return text
+
+
 @dataclass
 class Cell:
     status: str
@@ -36,6 +54,7 @@ class RunResult:
     seconds: float
     started: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     matrix: dict[str, dict[str, Cell]] = field(default_factory=dict)
+    strict: bool = False  # --strict: a failing SHOULD requirement fails the run too
 
     def __post_init__(self) -> None:
         by_key: dict[tuple[str, str], Outcome] = {(o.scenario.id, o.carrier): o for o in self.outcomes}
@@ -65,6 +84,15 @@ class RunResult:
         nothing the suite checks does not conform to it."""
         return not any(req.level == "MUST" for req, _ in self.failing) and self.counts()[PASSED] > 0
 
+    def failed(self, level: str) -> int:
+        """How many requirements (rule × carrier) of this level fail."""
+        return sum(1 for req, _ in self.failing if req.level == level)
+
+    @property
+    def passes(self) -> bool:
+        """The run's exit verdict: it conforms, and under ``strict`` no SHOULD requirement fails either."""
+        return self.conforms and not (self.strict and self.failed("SHOULD"))
+
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in ORDER}
         for row in self.matrix.values():
@@ -74,9 +102,12 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "suite": {"name": self.suite.name, "version": self.suite.version, "level": self.suite.level},
+            "suite": {"name": self.suite.name, "version": self.suite.version, "level": self.suite.level,
+                      "levels": list(self.suite.levels)},
             "target": self.target, "carriers": self.carriers, "started": self.started,
-            "seconds": round(self.seconds, 3), "conforms": self.conforms, "counts": self.counts(),
+            "seconds": round(self.seconds, 3), "conforms": self.conforms, "strict": self.strict,
+            "passes": self.passes, "must_failed": self.failed("MUST"), "should_failed": self.failed("SHOULD"),
+            "headline": headline(self), "counts": self.counts(),
             "environment": {"python": platform.python_version(), "platform": platform.platform()},
             "requirements": [
                 {"rule": req.id, "level": req.level, "title": req.rule.title,

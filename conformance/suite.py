@@ -40,9 +40,14 @@ class Requirement:
 class Suite:
     name: str
     version: str
-    level: str
+    levels: tuple[str, ...]  # the rule levels it gathers: MUST, SHOULD
     description: str
     requirements: tuple[Requirement, ...]
+
+    @property
+    def level(self) -> str:
+        """The levels as one word for reports: ``MUST`` or ``MUST+SHOULD``."""
+        return "+".join(self.levels)
 
     @property
     def title(self) -> str:
@@ -72,12 +77,13 @@ def load_suite(name: str, library: list[Path] | None = None) -> Suite:
     if not path.exists():
         raise ValueError(f"No suite {name!r}; the suites are {', '.join(suite_names())}.")
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    levels = tuple(spec.get("levels") or [spec["level"]])
     library_scenarios = load_paths(library or [LIBRARY])
     requirements = []
     for rule in rules():
-        if rule.level != spec["level"]:
+        if rule.level not in levels:
             continue
         naming = tuple(sc for sc in library_scenarios if rule.id in sc.rules)
         requirements.append(Requirement(rule, naming))
-    return Suite(spec["name"], str(spec["version"]), spec["level"], spec.get("description", ""),
+    return Suite(spec["name"], str(spec["version"]), levels, spec.get("description", ""),
                  tuple(requirements))

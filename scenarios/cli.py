@@ -42,6 +42,37 @@ def add_run_command(sub: Any) -> None:
     p.set_defaults(func=cmd_run)
 
 
+def add_check_command(sub: Any) -> None:
+    p = sub.add_parser("check", help="check scenario files without running them (for editors and pre-commit)",
+                       description="Check scenario files as `run` does before anything runs — YAML, the schema, "
+                                   "steps, names, plans and add-ons, ${profile…} paths, card fields, times — and "
+                                   "print each problem with its line of source. Exit 0 when every file is fine, "
+                                   "1 when one is not, 2 for a path that does not exist.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders (*.yaml, recursively)")
+    p.add_argument("--quiet", action="store_true", help="print only the problems")
+    p.set_defaults(func=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    out, err = Console(), Console(stderr=True)
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        err.print(f"carriersim: error: no such file or folder: {', '.join(missing)}", markup=False, highlight=False)
+        return 2
+    try:
+        scenarios = load_paths(args.paths)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            out.print(problem.render(), markup=False, highlight=False, soft_wrap=True)
+        files = len({p.where.file for p in exc.problems})
+        err.print(f"[red]{len(exc.problems)} problem(s) in {files} file(s).[/]", highlight=False)
+        return 1
+    if not args.quiet:
+        files = len({sc.file for sc in scenarios})
+        out.print(f"{len(scenarios)} scenario(s) in {files} file(s): no problems.", highlight=False)
+    return 0
+
+
 def add_target_options(p: argparse.ArgumentParser, *, plugins: bool = False) -> None:
     also = (", or plugin:NAME — an adapter registered under the 'carriersim.targets' entry point group "
             "(e.g. plugin:tinycmp; see conformance/examples/tinycmp)") if plugins else ""
@@ -133,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         scenarios = load_paths(args.paths)
     except ScenarioError as exc:
         for problem in exc.problems:
-            err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+            err.print(problem.render(), markup=False, highlight=False, soft_wrap=True)
         err.print(f"[red]{len(exc.problems)} problem(s) in the scenario files; nothing was run.[/]")
         return 2
     known = known_carriers()
@@ -170,8 +201,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         target.close()
     out.print(summary_table(outcomes))
-    out.print(f"{len(outcomes)} runs on {target.name} in {time.perf_counter() - started:.2f} s: {totals(outcomes)}",
-              highlight=False)
+    colour = "red" if any(o.status in (FAILED, ERROR) for o in outcomes) else "green"
+    out.print(f"[bold {colour}]{len(outcomes)} runs on {escape(target.name)} in {time.perf_counter() - started:.2f} s: "
+              f"{totals(outcomes)}[/]", highlight=False)
     if args.junit:
         write_junit(outcomes, args.junit, suite_name="carriersim scenarios")
         out.print(f"JUnit report: {args.junit}")

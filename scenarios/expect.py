@@ -93,6 +93,46 @@ def subsequence(patterns: list[dict[str, Any]], items: list[dict[str, Any]], res
     return None
 
 
+def count_range(value: Any) -> tuple[int, int | None]:
+    """``count: 3`` → (3, 3); ``{min: 1, max: 2}`` → (1, 2); ``{min: 1}`` → (1, None). Raises ValueError."""
+    if isinstance(value, dict):
+        low, high = int(value.get("min", 0)), (int(value["max"]) if value.get("max") is not None else None)
+    else:
+        low = high = int(value)
+    if low < 0 or (high is not None and high < low):
+        raise ValueError(f"count {show(value)} is not a range: min must be at most max, neither below 0")
+    return low, high
+
+
+def count_words(low: int, high: int | None) -> str:
+    if high == low:
+        return f"exactly {low}"
+    if high is None:
+        return f"at least {low}"
+    return f"at most {high}" if low == 0 else f"{low} to {high}"
+
+
+def split_counted(patterns: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(the ordered patterns, the counted ones): a pattern with ``count`` is judged by how many items match it."""
+    ordered = [p for p in patterns if not (isinstance(p, dict) and "count" in p)]
+    return ordered, [p for p in patterns if isinstance(p, dict) and "count" in p]
+
+
+def count_problems(counted: list[dict[str, Any]], items: list[dict[str, Any]], resolve_time: Resolve,
+                   noun: str, line: Callable[[dict[str, Any]], str]) -> list[str]:
+    """``exactly 3 ledger entries like {item: retention_fee}; found 2: …`` for every counted pattern that fails."""
+    out = []
+    for pattern in counted:
+        want = {k: v for k, v in pattern.items() if k != "count"}
+        low, high = count_range(pattern["count"])
+        hits = [i for i in items if matches(want, i, resolve_time)]
+        if len(hits) < low or (high is not None and len(hits) > high):
+            shown = "; ".join(line(h) for h in hits[:6]) + ("; …" if len(hits) > 6 else "")
+            out.append(f"{count_words(low, high)} {noun} like {show(want)}; found {len(hits)}"
+                       + (f": {shown}" if hits else ""))
+    return out
+
+
 def show(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(show(v) for v in value) + "]"
@@ -101,9 +141,24 @@ def show(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
-def event_line(ev: dict[str, Any]) -> str:
-    """An event as one readable line of a card's history."""
-    text = f"{ev.get('time', '?')}  {ev.get('kind', '?')}"
+def local_time(value: Any, tz: str | None) -> str:
+    """An ISO time shown in the carrier's zone (a target may answer in UTC); anything else as it is."""
+    if not tz or not isinstance(value, str):
+        return "?" if value is None else str(value)
+    try:
+        from zoneinfo import ZoneInfo
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(ZoneInfo(tz)).isoformat()
+    except (ValueError, KeyError):
+        return value
+
+
+def ledger_line(row: dict[str, Any]) -> str:
+    return f"{row.get('time', '?')}  {row.get('kind')} {row.get('item') or ''} {row.get('amount')}"
+
+
+def event_line(ev: dict[str, Any], tz: str | None = None) -> str:
+    """An event as one readable line of a card's history (its time in the carrier's zone ``tz`` when given)."""
+    text = f"{local_time(ev.get('time', '?'), tz)}  {ev.get('kind', '?')}"
     if ev.get("kind") == "state_changed":
         text += f"  {ev.get('old_state')} -> {ev.get('new_state')}"
         if ev.get("reasons"):

@@ -4,11 +4,31 @@ failure."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Iterable
 
 from .runner import ERROR, FAILED, NOT_APPLICABLE, Outcome
+
+# characters XML 1.0 does not allow at all (tab, newline and carriage return are fine), and surrogates
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def clean(text: object) -> str:
+    """Text safe in XML 1.0: a control character a target put in a message becomes its escape, ``\\x07``."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else
+                        f"\\u{ord(m.group()):04x}", str(text))
+
+
+def _cleaned(root: ET.Element) -> ET.Element:
+    for node in root.iter():
+        node.attrib.update({k: clean(v) for k, v in node.attrib.items()})
+        if node.text:
+            node.text = clean(node.text)
+        if node.tail:
+            node.tail = clean(node.tail)
+    return root
 
 
 def junit_tree(outcomes: Iterable[Outcome], suite_name: str, properties: dict[str, str] | None = None) -> ET.Element:
@@ -41,7 +61,7 @@ def junit_tree(outcomes: Iterable[Outcome], suite_name: str, properties: dict[st
             node.text = o.failure.render() if o.failure else o.reason
         elif o.status == "xpass":  # listed as a known failure, but it passed: the list is stale
             ET.SubElement(case, "failure", type="xpass", message=o.reason[:200])
-    return suite
+    return _cleaned(suite)
 
 
 def write_junit(outcomes: Iterable[Outcome], path: str | Path, suite_name: str,

@@ -65,6 +65,16 @@ class Step:
     source: str  # the step as written (one line), for failure output
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A pytest mark set in the scenario file: ``skip``/``xfail`` with a reason, or any marker name."""
+
+    name: str
+    reason: str = ""
+    strict: bool | None = None
+    carriers: tuple[str, ...] = ()  # empty: every carrier
+
+
 @dataclass
 class Scenario:
     name: str
@@ -76,6 +86,7 @@ class Scenario:
     where: Where
     description: str = ""
     needs: frozenset[str] = field(default_factory=frozenset)
+    marks: tuple[Mark, ...] = ()
 
     @property
     def watches_events(self) -> bool:

@@ -20,7 +20,7 @@ from carriersim.simulator.http.spec import CARD as CARD_VIEW
 from carriersim.simulator.profile import builtin_profiles
 
 from . import timeexpr
-from .model import (ALL_CARRIERS, DEFAULT_ACCOUNT, AccountSpec, CardSpec, Given, PoolSpec, Scenario, Step)
+from .model import (ALL_CARRIERS, DEFAULT_ACCOUNT, AccountSpec, CardSpec, Given, Mark, PoolSpec, Scenario, Step)
 from .schema import GIVEN, SCENARIO, step_args_schema
 from .source import Located, Problem, ScenarioError, Where, load
 from .steps import BY_NAME, CARD_FIELDS, EXPECT_ONLY, MODIFIERS
@@ -28,6 +28,10 @@ from .suggest import nearest
 from .target import RULE_CAPABILITIES
 
 VARIABLE = re.compile(r"\$\{([^}]*)\}")
+YES = ("yes", "y", "on")  # YAML 1.1's words for true (no, n, off: false)
+#: plan selectors (the runner resolves them per carrier): monthly, quarterly:term, annual:2
+SELECTOR = re.compile(r"^(monthly|quarterly|annual)(?::(month|term))?(?::([1-9][0-9]*))?$")
+CARD_VARIABLE_FIELDS = tuple(dict.fromkeys(("iccid", "account", *CARD_VIEW["properties"])))
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 CARD_VIEW_FIELDS = tuple(CARD_VIEW["properties"])
 # the scenario's own fields; given and the steps are checked by their own layers (each problem reported once)
@@ -49,6 +53,16 @@ def known_carriers() -> tuple[str, ...]:
 
 def known_rules() -> tuple[str, ...]:
     return tuple(rule_ids())
+
+
+_PROFILES: dict[str, dict[str, Any]] = {}
+
+
+def PROFILES() -> dict[str, dict[str, Any]]:
+    """The shipped carriers' profiles as scenarios read them (``${profile.…}``, plan and add-on catalogues)."""
+    if not _PROFILES:
+        _PROFILES.update({p.id: p.raw for p in builtin_profiles()})
+    return _PROFILES
 
 
 # ---------------------------------------------------------------------------------------------- entry points
@@ -99,13 +113,22 @@ def load_paths(paths: Iterable[str | Path], *, carriers: Iterable[str] | None = 
 
 # ---------------------------------------------------------------------------------------------- the parser
 
-def _field(path: tuple[Any, ...]) -> str:
-    if len(path) == 0 or (len(path) == 1 and isinstance(path[0], int)):
-        return "the scenario" + (f" [{path[0]}]" if path else "")
+def _dotted(path: tuple[Any, ...]) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "the file"
+    return out
+
+
+def _field(path: tuple[Any, ...]) -> str:
+    """A path as a person reads it; steps are counted from 1, as a run failure counts them (``step 3 use.mb``)."""
+    if len(path) == 0 or (len(path) == 1 and isinstance(path[0], int)):
+        return "the scenario" + (f" [{path[0]}]" if path else "")
+    for i, part in enumerate(path[:-1]):
+        if part == "steps" and isinstance(path[i + 1], int):
+            rest = _dotted(path[i + 2:])
+            return f"step {path[i + 1] + 1}" + (f" {rest}" if rest else "")
+    return _dotted(path) or "the file"
 
 
 class _Parser:
@@ -114,9 +137,18 @@ class _Parser:
         self.carriers = carriers
         self.rules = known_rules()
         self.problems: list[Problem] = []
+        self.scenario_carriers: tuple[str, ...] = ()
+        self.refusing = False  # the step being checked expects a refusal (an unknown plan may be the point)
 
     def problem(self, path: tuple[Any, ...], message: str, *, key: bool = False) -> None:
-        self.problems.append(Problem(self.doc.at(path, key=key), message))
+        where = self.doc.at(path, key=key)
+        word = self.doc.words.get(tuple(path))
+        if word is not None and not key:
+            message += (f" (YAML reads the unquoted word {word!r} as {str(word.lower() in YES).lower()}; "
+                        f"quote it, '{word}', to mean the word)")
+        if any(p.where == where and p.message == message for p in self.problems):
+            return
+        self.problems.append(Problem(where, message, self.doc.line(where)))
 
     def scenarios(self) -> list[Scenario]:
         data = self.doc.data
@@ -187,9 +219,11 @@ class _Parser:
                 return None
         name = str(data.get("name", "?"))
         carriers = self.carrier_list(data.get("carriers", "all"), base + ("carriers",))
+        self.scenario_carriers = tuple(c for c in carriers if c in PROFILES())
         for i, rule in enumerate(data.get("rules", []) or []):
             if isinstance(rule, str) and rule not in self.rules:
                 self.problem(base + ("rules", i), f"{rule!r} is not a rule id of RULES.md{nearest(rule, self.rules)}.")
+        marks = self.marks(data.get("marks") or [], base + ("marks",), carriers)
         names = _Names()
         given = self.given(data.get("given") or {}, base + ("given",), names)
         steps = []
@@ -225,7 +259,25 @@ class _Parser:
             needs.add("pools")
         return Scenario(name=name, rules=tuple(data.get("rules", [])), carriers=carriers, given=given,
                         steps=tuple(steps), file=self.doc.file, where=self.doc.at(base),
-                        description=str(data.get("description", "")), needs=frozenset(needs))
+                        description=str(data.get("description", "")), needs=frozenset(needs), marks=marks)
+
+    def marks(self, value: Any, path: tuple[Any, ...], carriers: tuple[str, ...]) -> tuple[Mark, ...]:
+        """pytest marks (the schema checked their shape): ``skip``, ``{xfail: reason}``, ``{xfail: {reason,
+        strict, carriers}}`` or a marker name."""
+        out = []
+        for i, raw in enumerate(value if isinstance(value, list) else []):
+            name, options = (raw, {}) if isinstance(raw, str) else next(iter(raw.items()))
+            options = {"reason": options} if isinstance(options, str) else dict(options or {})
+            only = tuple(str(c) for c in options.get("carriers", ()))
+            for j, c in enumerate(only):
+                if c not in carriers:
+                    self.problem(path + (i, name, "carriers", j), f"marks: {c!r} is not one of this scenario's "
+                                 f"carriers ({', '.join(carriers)}){nearest(c, carriers)}.")
+            if name in ("skipif", "parametrize", "usefixtures", "filterwarnings"):
+                self.problem(path + (i,), f"marks: {name!r} cannot be set from a scenario file; use skip or xfail "
+                             "(optionally for some carriers) or a marker name.")
+            out.append(Mark(str(name), str(options.get("reason", "")), options.get("strict"), only))
+        return tuple(out)
 
     def carrier_list(self, value: Any, path: tuple[Any, ...]) -> tuple[str, ...]:
         if value == "all":
@@ -241,6 +293,7 @@ class _Parser:
     # ---------------------------------------------------------------- given
     def given(self, data: Any, path: tuple[Any, ...], names: "_Names") -> Given:
         if not isinstance(data, dict) or not self.schema_errors(GIVEN, data, path):
+            names.quietly_given(data)
             return Given()
         start = str(data.get("start", Given.start))
         try:
@@ -283,6 +336,16 @@ class _Parser:
 
     # ---------------------------------------------------------------- a step
     def step(self, raw: Any, path: tuple[Any, ...], index: int, names: "_Names") -> Step | None:
+        """One step; a broken one still declares the names it would (its card, pool, saved answer), so that one
+        mistake gives one error and not a "no card named …" on every later step."""
+        self.refusing = isinstance(raw, dict) and "refused" in raw
+        step = self._step(raw, path, index, names)
+        if step is None and isinstance(raw, dict):
+            names.quietly(raw)
+        self.refusing = False
+        return step
+
+    def _step(self, raw: Any, path: tuple[Any, ...], index: int, names: "_Names") -> Step | None:
         if not isinstance(raw, dict):
             self.problem(path, f"step {index} should be a mapping like '- advance: 1 day', not "
                          f"{type(raw).__name__} {raw!r}.")
@@ -378,6 +441,10 @@ class _Parser:
                 self.check_time(value, vpath)
             elif key == "for":
                 self.check_time(value, vpath, duration=True)
+            elif key == "plan" and isinstance(value, str):
+                self.check_plan(value, vpath)
+            elif key == "addon" and isinstance(value, str):
+                self.check_addon(value, vpath)
             if isinstance(value, dict):
                 self.check_nested(value, vpath)
             elif isinstance(value, list):
@@ -385,7 +452,71 @@ class _Parser:
                     if isinstance(item, dict):
                         self.check_nested(item, vpath + (i,))
 
+    def check_plan(self, value: str, path: tuple[Any, ...]) -> None:
+        """A plan code or selector must name a plan on every carrier the scenario runs on (a code that is the
+        point of a refusal, ``refused: plan_not_found``, is left to the target)."""
+        m = SELECTOR.match(value)
+        missing = []
+        for carrier in self.scenario_carriers:
+            plans = PROFILES()[carrier].get("plans", [])
+            if m:
+                term, scope, nth = m.group(1), m.group(2), int(m.group(3) or 1)
+                fits = [p for p in plans if p["term"] == term and (scope is None or p.get("quota_scope") == scope)]
+                if len(fits) < nth:
+                    missing.append(f"{carrier} has {len(fits)} ({', '.join(p['code'] for p in fits) or 'none'})")
+            elif not any(p["code"] == value for p in plans) and not self.refusing:
+                missing.append(carrier)
+        if not missing:
+            return
+        if m:
+            self.problem(path, f"plan {value!r}: not every carrier has such a plan: {'; '.join(missing)}; pick "
+                         "another selector or name the carriers this scenario runs on.")
+        else:
+            codes = [p["code"] for c in self.scenario_carriers for p in PROFILES()[c].get("plans", [])
+                     if p["code"] != value]
+            self.problem(path, f"plan {value!r} is not a plan of {', '.join(missing)}{nearest(value, codes)}; name a "
+                         "plan code of the carrier, or a selector that works on every carrier: monthly, quarterly, "
+                         "annual, with :month/:term and :N (quarterly:term, monthly:2).")
+
+    def check_addon(self, value: str, path: tuple[Any, ...]) -> None:
+        if value in ("smallest", "largest") or self.refusing:
+            return
+        missing = [c for c in self.scenario_carriers
+                   if not any(a["code"] == value for a in PROFILES()[c].get("addons", []))]
+        if missing:
+            codes = ["smallest", "largest", *(a["code"] for c in self.scenario_carriers
+                                              for a in PROFILES()[c].get("addons", []) if a["code"] != value)]
+            self.problem(path, f"add-on {value!r} is not sold by {', '.join(missing)}{nearest(value, codes)}; say "
+                         "smallest or largest to mean an add-on of every carrier.")
+
+    def check_profile_path(self, text: str, parts: list[str], path: tuple[Any, ...]) -> None:
+        """``${profile.a.b}``: the path must exist in the profile of every carrier the scenario runs on."""
+        for carrier in self.scenario_carriers:
+            value: Any = PROFILES()[carrier]
+            walked = ["profile"]
+            for part in parts:
+                if isinstance(value, dict) and part in value:
+                    value = value[part]
+                elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                    value = value[int(part)]
+                else:
+                    keys = list(value) if isinstance(value, dict) else []
+                    where = ".".join(walked)
+                    what = (f"has no {part!r}{nearest(part, keys)}; it has {', '.join(keys)}" if keys else
+                            f"is {type(value).__name__ if value is not None else 'empty'} ({value!r}), with no {part!r}")
+                    self.problem(path, f"${{{text}}}: {carrier}'s {where} {what}.")
+                    return
+                walked.append(part)
+
     def check_nested(self, value: dict[str, Any], path: tuple[Any, ...]) -> None:
+        if path and path[-1] == "pending_change" and isinstance(value.get("plan"), str) \
+                and not VARIABLE.search(value["plan"]):
+            self.check_plan(value["plan"], path + ("plan",))
+        count = value.get("count")
+        if isinstance(count, dict) and isinstance(count.get("min"), int) and isinstance(count.get("max"), int) \
+                and count["min"] > count["max"]:
+            self.problem(path + ("count",), f"count: min {count['min']} is more than max {count['max']}; "
+                         "no number of items could match.")
         for key in ("time", "effective_at"):
             if isinstance(value.get(key), str) and not VARIABLE.search(value[key]):
                 self.check_time(value[key], path + (key,))
@@ -407,12 +538,19 @@ class _Parser:
                 self.check_variables(v, path + (i,), names)
         elif isinstance(value, str):
             for m in VARIABLE.finditer(value):
-                root = m.group(1).strip().split(".")[0]
+                parts = [p for p in m.group(1).strip().split(".") if p]
+                root = parts[0] if parts else ""
                 known = names.roots()
                 if root not in known:
                     self.problem(path, f"${{{m.group(1)}}}: nothing is named {root!r} here"
                                  f"{nearest(root, known)}; variables start with a card, account, pool or device "
                                  "name, a saved step, 'profile' or 'carrier'.")
+                elif root == "profile":
+                    self.check_profile_path(m.group(1).strip(), parts[1:], path)
+                elif root in names.declared["card"] and len(parts) > 1 and parts[1] not in CARD_VARIABLE_FIELDS:
+                    self.problem(path, f"${{{m.group(1)}}}: a card has no field {parts[1]!r}"
+                                 f"{nearest(parts[1], CARD_VARIABLE_FIELDS)}; its fields are "
+                                 f"{', '.join(CARD_VARIABLE_FIELDS)}.")
 
 
 class _Names:
@@ -435,6 +573,30 @@ class _Names:
             known = list(self.declared[what])
             parser.problem(path, f"no {what} named {name!r} so far{nearest(name, known)}; "
                            f"{'known: ' + ', '.join(known) if known else f'declare it in given.{what}s first'}.")
+
+    def quietly(self, raw: dict[str, Any]) -> None:
+        """The names a broken step would have declared, without checking them again (no second error)."""
+        for key, value in raw.items():
+            if key == "save" and isinstance(value, str):
+                self.saved.add(value)
+            elif key not in MODIFIERS:
+                pool = key == "create_pool" or bool(nearest(key, ["create_pool"]))
+                name = value.get("id") if isinstance(value, dict) else (value if pool else None)
+                if isinstance(name, str):
+                    self.declared["pool" if pool else "card"].setdefault(name, ())
+
+    def quietly_given(self, data: Any) -> None:
+        """The names a broken ``given`` declares, as far as they can be read."""
+        data = data if isinstance(data, dict) else {}
+        accounts = [a.get("id") for a in data.get("accounts") or [] if isinstance(a, dict)] or [DEFAULT_ACCOUNT]
+        for what, items in (("account", accounts),
+                            ("card", [c.get("id", "card" if i == 0 else f"card{i + 1}")
+                                      for i, c in enumerate(data.get("cards") or []) if isinstance(c, dict)]),
+                            ("pool", [p.get("id") for p in data.get("pools") or [] if isinstance(p, dict)]),
+                            ("device", list(data.get("devices") or []))):
+            for name in items if isinstance(items, list) else []:
+                if isinstance(name, str):
+                    self.declared[what].setdefault(name, ())
 
     def roots(self) -> list[str]:
         out = ["profile", "carrier"]

@@ -2,7 +2,8 @@
 
 Collected: every ``*.scenario.yaml`` file, and every ``*.yaml`` under the folders named by the ``carriersim_scenarios``
 ini option. Markers: ``rule("PLAN-1")`` and ``PLAN_1`` (so ``-m PLAN_1`` selects a rule), and the carrier
-(``cmcc``). Options: ``--carriersim-target`` (``inprocess`` or a server URL) and ``--carriersim-admin-token``.
+(``cmcc``); ``-k RET-2`` matches the rule ids too. A scenario's ``marks:`` (``skip``, ``{xfail: reason}``, ``{xfail: {reason, strict,
+carriers}}``, a marker name) become pytest marks of its items. Options: ``--carriersim-target`` (``inprocess`` or a server URL) and ``--carriersim-admin-token``.
 Fixtures for users' own tests: ``carrier_sim`` (a fresh in-process ``Simulation``) and ``carrier_sim_server`` (a
 live HTTP server on a free port, with ``url`` and ``admin_token``).
 """
@@ -15,7 +16,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from .model import Scenario
+from .model import Mark, Scenario
 from .parser import parse_file
 from .runner import ERROR, FAILED, NOT_APPLICABLE, Outcome, run
 from .source import ScenarioError
@@ -87,12 +88,28 @@ class ScenarioFile(pytest.File):
                 for rule in scenario.rules:
                     item.add_marker(pytest.mark.rule(rule))
                     item.add_marker(getattr(pytest.mark, rule.replace("-", "_")))
+                    item.extra_keyword_matches.add(rule)  # -k RET-2 selects the rule's scenarios
+                for mark in scenario.marks:
+                    if not mark.carriers or carrier in mark.carriers:
+                        item.add_marker(_pytest_mark(mark))
                 yield item
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ScenarioError):
-            return f"broken scenario file (nothing in it ran):\n{excinfo.value}"
+            return f"broken scenario file (nothing in it ran):\n{excinfo.value.render()}"
         return super().repr_failure(excinfo)
+
+
+def _pytest_mark(mark: Mark) -> pytest.MarkDecorator:
+    """A scenario file's mark as pytest's: skip and xfail with their reason (xfail's strict too)."""
+    if mark.name == "skip":
+        return pytest.mark.skip(reason=mark.reason or "skipped in the scenario file")
+    if mark.name == "xfail":
+        kwargs: dict[str, Any] = {"reason": mark.reason or "expected to fail (scenario file)"}
+        if mark.strict is not None:
+            kwargs["strict"] = mark.strict
+        return pytest.mark.xfail(**kwargs)
+    return getattr(pytest.mark, mark.name)
 
 
 class ScenarioFailed(Exception):

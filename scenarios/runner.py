@@ -19,7 +19,8 @@ from typing import Any, Callable
 from carriersim.simulator.identifiers import make_credit_code, make_imei, make_resident_id
 
 from . import timeexpr
-from .expect import event_line, is_regex, mismatches, same, show, subsequence
+from .expect import (count_problems, event_line, is_regex, ledger_line, mismatches, same, show, split_counted,
+                     subsequence)
 from .model import Scenario, Step
 from .parser import VARIABLE
 from .steps import BY_NAME
@@ -387,7 +388,7 @@ class _Run:
         if card and card in self.cards and "history" in self.target.capabilities:
             try:
                 _, account, iccid = self.card_ref(card)
-                history = [event_line(e) for e in self.target.history(account, iccid)[-HISTORY_TAIL:]]
+                history = [event_line(e, self.tz) for e in self.target.history(account, iccid)[-HISTORY_TAIL:]]
                 card = f"{card} ({iccid})"
             except (Refused, TargetError):
                 pass
@@ -546,18 +547,23 @@ class _Run:
                     hits = [e for e in items for p in want if not mismatches(p, e, resolve)]
                     if hits:
                         wrong.append(f"no event like {show(want)} since the last step; found "
-                                     f"{event_line(hits[0])}")
+                                     f"{event_line(hits[0], self.tz)}")
                 else:
+                    want, counted = split_counted(want)
+                    scope = "in the history" if key == "history" else "since the last step"
+                    wrong.extend(self.counts(counted, items, resolve, f"events {scope}",
+                                             lambda e: event_line(e, self.tz)))
                     missing = subsequence(want, items, resolve)
                     if missing is not None:
-                        scope = "in the history" if key == "history" else "since the last step"
-                        seen = "; ".join(event_line(e) for e in items[-6:]) or "no events"
+                        seen = "; ".join(event_line(e, self.tz) for e in items[-6:]) or "no events"
                         wrong.append(f"an event like {show(want[missing])} {scope}; found: {seen}")
             elif key == "ledger":
                 rows = self.target.ledger(account, iccid)
+                want, counted = split_counted(want)
+                wrong.extend(self.counts(counted, rows, resolve, "ledger entries", ledger_line))
                 missing = subsequence(want, rows, resolve)
                 if missing is not None:
-                    shown = "; ".join(f"{r.get('kind')} {r.get('item') or ''} {r.get('amount')}" for r in rows[-6:])
+                    shown = "; ".join(ledger_line(r) for r in rows[-6:])
                     wrong.append(f"a ledger entry like {show(want[missing])}; the ledger ends: {shown or 'empty'}")
             elif key == "certificate":
                 try:
@@ -589,6 +595,14 @@ class _Run:
         if wrong:
             raise StepFailed(show({k: v for k, v in a.items() if k != "card"}), "; ".join(wrong), alias)
         return view
+
+    @staticmethod
+    def counts(counted: list[dict[str, Any]], items: list[dict[str, Any]], resolve: Callable[[str], datetime],
+               noun: str, line: Callable[[dict[str, Any]], str]) -> list[str]:
+        try:
+            return count_problems(counted, items, resolve, noun, line)
+        except (TypeError, ValueError) as exc:  # a ${variable} count that is not a number
+            raise ScenarioRuntimeError(str(exc)) from None
 
     def do_expect_pool(self, a: dict[str, Any]) -> dict[str, Any]:
         account_alias, pool = self.pools[a["pool"]]

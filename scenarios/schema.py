@@ -60,6 +60,16 @@ GIVEN: S = _obj({
     "devices": {"type": "array", "items": ID},
 })
 
+MARK_OPTIONS: S = _obj({"reason": TEXT, "strict": {"type": "boolean"},
+                       "carriers": {"type": "array", "items": TEXT, "minItems": 1}})
+MARK: S = {"anyOf": [
+    {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+    {"type": "object", "minProperties": 1, "maxProperties": 1,
+     "propertyNames": {"pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+     "additionalProperties": {"anyOf": [{"type": "string"}, MARK_OPTIONS]}}],
+    "description": "a pytest mark: a name (slow), or {skip: reason}, {xfail: reason}, {xfail: {reason, strict, "
+                   "carriers}}"}
+
 SCENARIO: S = _obj({
     "name": TEXT,
     "description": {"type": "string"},
@@ -68,6 +78,8 @@ SCENARIO: S = _obj({
     "requires": {"type": "array", "items": {"enum": sorted(CAPABILITIES)}},
     "given": GIVEN,
     "steps": {"type": "array", "items": {"$ref": "#/$defs/step"}, "minItems": 1},
+    "marks": {"type": "array", "items": MARK, "description": "pytest marks for this scenario's items (the pytest "
+              "plugin applies them; carriersim run and conformance do not)"},
 }, ("name", "rules", "steps"))
 
 

@@ -31,9 +31,19 @@ class Where:
 class Problem:
     where: Where
     message: str
+    line: str | None = None  # the source line the problem is on, for the excerpt
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
+
+    def render(self) -> str:
+        """``file:line:column: message``, then the line of source with a caret under the spot."""
+        if self.line is None or self.where.line < 1:
+            return str(self)
+        number = str(self.where.line)
+        text = self.line.rstrip("\n").replace("\t", " ")
+        caret = " " * (max(self.where.column, 1) - 1) + "^"
+        return f"{self}\n  {number} | {text}\n  {' ' * len(number)} | {caret}"
 
 
 class ScenarioError(Exception):
@@ -42,6 +52,10 @@ class ScenarioError(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+    def render(self) -> str:
+        """Every problem with its excerpt."""
+        return "\n".join(p.render() for p in self.problems)
 
 
 @dataclass
@@ -52,6 +66,12 @@ class Located:
     data: Any
     values: dict[Path, Where] = field(default_factory=dict)
     keys: dict[Path, Where] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+    #: values YAML 1.1 read as booleans from a word (no, on, yes, off …), with the word as written
+    words: dict[Path, str] = field(default_factory=dict)
+
+    def line(self, where: Where) -> str | None:
+        return self.lines[where.line - 1] if 0 < where.line <= len(self.lines) else None
 
     def at(self, path: Path, *, key: bool = False) -> Where:
         """The closest known mark for ``path`` (the key's mark when ``key``), walking up to the parent."""
@@ -99,13 +119,17 @@ def load(text: str, file: str) -> Located:
             hint = " Check the indentation: items of one list or mapping start in the same column."
         else:
             hint = ""
-        raise ScenarioError([Problem(where, f"YAML syntax: {problem}{context}.{hint}")]) from None
-    located = Located(file, None)
+        lines = text.splitlines()
+        excerpt = lines[where.line - 1] if 0 < where.line <= len(lines) else None
+        raise ScenarioError([Problem(where, f"YAML syntax: {problem}{context}.{hint}", excerpt)]) from None
+    located = Located(file, None, lines=text.splitlines())
     problems: list[Problem] = []
     if node is None:
         raise ScenarioError([Problem(Where(file, 1, 1), "the file is empty; it should hold a scenario "
                                      "(a mapping with name and steps) or a list of them.")])
     located.data = _build(node, (), located, problems)
+    for p in problems:
+        p.line = located.line(p.where)
     if problems:
         raise ScenarioError(problems)
     return located
@@ -133,7 +157,11 @@ def _build(node: yaml.Node, path: Path, out: Located, problems: list[Problem]) -
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, path + (i,), out, problems) for i, item in enumerate(node.value)]
-    return _scalar(node)
+    value = _scalar(node)
+    # a plain scalar has no style: None from PyYAML's parser, "" from libyaml's
+    if isinstance(value, bool) and not node.style and node.value.lower() not in ("true", "false"):
+        out.words[path] = node.value
+    return value
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:

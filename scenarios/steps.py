@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from carriersim.simulator.events import MONEY_KINDS, Kind
 from carriersim.simulator.operations import BATCH_OPERATIONS, operation
 
 S = dict[str, Any]
@@ -40,15 +41,26 @@ ADDON: S = {"type": "string", "minLength": 1, "description": "an add-on code, or
 STATES = ["inventory", "testing", "ready", "active", "suspended", "retained", "pending_cancel", "cancelled"]
 REASONS = ["quota", "arrears", "expired", "manual", "unverified", "region", "device", "lost", "maintenance",
            "carrier"]
+EVENT_KINDS = [k.label for k in Kind]
+LEDGER_KINDS = [k.label for k in Kind if k in MONEY_KINDS]
+COUNT: S = {"anyOf": [{"type": "integer", "minimum": 0},
+                      {"type": "object", "properties": {"min": {"type": "integer", "minimum": 0},
+                                                        "max": {"type": "integer", "minimum": 0}},
+                       "minProperties": 1, "additionalProperties": False},
+                      VARIABLE],
+            "description": "how many items match the pattern: a number (exactly), or {min: N, max: M} (either "
+                           "bound may be left out); a counted pattern is not part of the ordered list"}
 EVENT: S = {"type": "object", "description": "an event pattern: every field given must match",
-            "properties": {"kind": TEXT, "old_state": {"enum": STATES}, "new_state": {"enum": STATES},
+            "properties": {"kind": {"enum": EVENT_KINDS}, "old_state": {"enum": STATES}, "new_state": {"enum": STATES},
                            "reasons": {"type": "array", "items": {"enum": REASONS}},
                            "change": {"enum": ["added", "removed", "none"]},
                            "cause": {"enum": ["api", "clock", "usage", "world"]}, "amount": MONEY,
                            "time": TIME, "detail": {"type": "object"}},
             "additionalProperties": False}
+COUNTED_EVENT: S = {**EVENT, "properties": {**EVENT["properties"], "count": COUNT}}
 LEDGER: S = {"type": "object", "description": "a ledger entry pattern: every field given must match",
-             "properties": {"kind": TEXT, "item": TEXT, "amount": MONEY, "balance": MONEY, "time": TIME},
+             "properties": {"kind": {"enum": LEDGER_KINDS}, "item": TEXT, "amount": MONEY, "balance": MONEY,
+                            "time": TIME, "count": COUNT},
              "additionalProperties": False}
 
 
@@ -160,12 +172,13 @@ STEPS: tuple[StepKind, ...] = (
                   "type": "object", "properties": {"plan": PLAN, "effective_at": TIME},
                   "additionalProperties": False}]},
               "usage": {"type": "object", "additionalProperties": NUMBER},
-              "history": PATTERNS(EVENT), "events": PATTERNS(EVENT), "no_events": PATTERNS(EVENT),
+              "history": PATTERNS(COUNTED_EVENT), "events": PATTERNS(COUNTED_EVENT), "no_events": PATTERNS(EVENT),
               "ledger": PATTERNS(LEDGER),
               "certificate": {"type": ["boolean", "object"]}},
              "- expect: {card: tracker, state: suspended, reasons: [quota, arrears], balance: -1.50}\n"
              "- expect: {pending_change: {plan: monthly:2, effective_at: next_cycle}}\n"
              "- expect: {events: [{kind: state_changed, new_state: suspended, reasons: [quota]}]}\n"
+             "- expect: {ledger: [{item: retention_fee, count: 3}], history: [{kind: alert, count: {min: 1, max: 2}}]}\n"
              "- expect: {state: active}\n  within: 3 days",
              shorthand="card", open_args=True),
     StepKind("expect_pool", "expect", "Check a pool's usage, quota and members.",
@@ -194,7 +207,7 @@ MODIFIERS: dict[str, tuple[S, str]] = {
 EXPECT_ONLY = ("within", "every")
 
 #: A scenario's top-level fields.
-SCENARIO_FIELDS = ("name", "description", "rules", "carriers", "requires", "given", "steps")
+SCENARIO_FIELDS = ("name", "description", "rules", "carriers", "requires", "given", "steps", "marks")
 GIVEN_FIELDS = ("start", "seed", "accounts", "cards", "pools", "devices")
 CARD_FIELDS = ("id", "account", "plan", "payment", "auto_suspend", "auto_renew", "testing", "activate", "imei",
                "verified", "balance", "pool")

@@ -24,7 +24,7 @@ BROKEN = [
     ("misspelt top-level field", HEAD + "step:\n  - advance: 1 day\n", "3:1",
      ["unknown field 'step'", "did you mean 'steps'?"]),
     ("wrong type", CARD + "  - use: {card: tracker, mb: lots}\n", "6:30",
-     ["steps[0].use.mb should be a non-negative number, not 'lots'"]),
+     ["step 1 use.mb should be a non-negative number, not 'lots'"]),
     ("wrong type of money", CARD + "  - top_up: {card: tracker, amount: ten}\n", "6:37", ["amount in CNY"]),
     ("bad duration", HEAD + "steps:\n  - advance: 3 dayz\n", "4:14", ["unknown unit 'dayz'"]),
     ("bad point in time", HEAD + "steps:\n  - advance: next_cylce\n", "4:14", ["did you mean 'next_cycle'?"]),

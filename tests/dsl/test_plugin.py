@@ -73,3 +73,64 @@ def test_fixtures_for_users_own_tests(pytester):
             assert json.load(urllib.request.urlopen(req))["mode"] == "frozen"
     """)
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+MARKED = """\
+- name: retention boundary
+  rules: [RET-2]
+  carriers: [cmcc]
+  given: {cards: [{id: tracker}]}
+  steps:
+    - expect: {state: active}
+- name: retention twenty
+  rules: [RET-1]
+  carriers: [cmcc]
+  given: {cards: [{id: tracker}]}
+  steps:
+    - expect: {state: active}
+- name: known to fail on one carrier
+  rules: [PLAN-1]
+  carriers: [cmcc, ctcc]
+  marks:
+    - {xfail: {reason: "ticket SIM-7", carriers: [ctcc], strict: true}}
+  given:
+    cards: [{id: tracker}]
+  steps:
+    - expect: {state: suspended}
+    - expect: {state: suspended}
+      unless: ${carrier}
+- name: parked
+  rules: [PLAN-1]
+  carriers: [cucc]
+  marks: [{skip: needs the 2028 calendar}, slow]
+  steps:
+    - expect: {state: active}
+"""
+
+
+def test_dash_k_selects_a_rule_by_its_id_with_the_dash(pytester):
+    ini(pytester)
+    pytester.makefile(".scenario.yaml", marks=MARKED)
+    result = pytester.runpytest("-k", "RET-2", "-v", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, deselected=4)
+    result.stdout.fnmatch_lines(["*retention boundary?cmcc? PASSED*"])
+    both = pytester.runpytest("-k", "RET-1 or RET-2", "-p", "no:cacheprovider")
+    both.assert_outcomes(passed=2, deselected=3)
+
+
+def test_scenario_files_set_skip_and_xfail_marks_with_their_reason(pytester):
+    ini(pytester, "markers =\n    slow: slow scenarios")
+    pytester.makefile(".scenario.yaml", marks=MARKED)
+    result = pytester.runpytest("-rsxX", "-p", "no:cacheprovider", "--strict-markers", "-k", "PLAN-1")
+    # the xfail applies to ctcc only: cmcc fails, ctcc is an expected failure; the skipped one never runs
+    result.assert_outcomes(failed=1, xfailed=1, skipped=1, deselected=2)
+    result.stdout.fnmatch_lines(["*needs the 2028 calendar*", "*ticket SIM-7*"])
+    slow = pytester.runpytest("-m", "slow", "-rs", "-p", "no:cacheprovider", "--strict-markers")
+    slow.assert_outcomes(skipped=1, deselected=4)
+
+
+def test_a_bad_mark_is_a_clear_error_before_anything_runs(pytester):
+    ini(pytester)
+    pytester.makefile(".scenario.yaml", bad=MARKED.replace("carriers: [ctcc], strict", "carriers: [cucc], strict"))
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*marks: 'cucc' is not one of this scenario's carriers*"])

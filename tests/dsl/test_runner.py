@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from carriersim.scenarios.source import ScenarioError
+
 from carriersim.scenarios.parser import parse_text
 from carriersim.scenarios.runner import ERROR, FAILED, NOT_APPLICABLE, PASSED, run
 from carriersim.scenarios.targets.inprocess import InProcessTarget
@@ -45,8 +47,8 @@ def test_an_expected_refusal_passes_and_the_wrong_code_or_a_success_fails():
     assert "refusal with code invalid_state" in fails(
         "  - change_plan: {card: tracker, plan: NOPE}\n    refused: invalid_state\n").expected
     assert fails("  - suspend: tracker\n    refused: invalid_state\n").found == "the step succeeded"
-    unexpected = fails("  - change_plan: {card: tracker, plan: NOPE}\n")
-    assert unexpected.expected == "the step to succeed" and "plan_not_found" in unexpected.found
+    unexpected = fails("  - resume: tracker\n")
+    assert unexpected.expected == "the step to succeed" and "not_manually_suspended" in unexpected.found
 
 
 def test_refusal_message_is_matched_as_text():
@@ -98,8 +100,8 @@ def test_plan_selectors_pick_by_term_scope_and_price():
            "  - expect: {pending_change: {plan: CMCC-Q3G, effective_at: next_cycle}}\n"
            "  - withdraw_change: tracker\n  - change_plan: {card: tracker, plan: monthly:2}\n"
            "  - expect: {pending_change: {plan: CMCC-M100}}\n")
-    o = outcome("  - change_plan: {card: tracker, plan: monthly:9}\n")
-    assert o.status == ERROR and "has no plan 'monthly:9'" in o.reason
+    with pytest.raises(ScenarioError, match="plan 'monthly:9': not every carrier has such a plan"):
+        outcome("  - change_plan: {card: tracker, plan: monthly:9}\n")  # caught before anything runs
 
 
 class NoTimeTravel(InProcessTarget):
@@ -129,8 +131,8 @@ def test_variables_in_a_refusal_message_are_filled_in():
 
 
 def test_a_refusal_while_building_the_world_is_an_error_not_a_crash():
-    o = outcome("  - expect: {state: active}\n", given="given:\n  cards: [{id: c, plan: NOPE}]\n")
-    assert o.status == ERROR and "given: refused: plan_not_found" in o.reason
+    o = outcome("  - expect: {state: active}\n", given="given:\n  cards: [{id: c, plan: monthly, payment: 0.01}]\n")
+    assert o.status == ERROR and "given: refused: insufficient_balance" in o.reason
 
 
 def test_a_refused_observation_is_a_failure_with_the_step():

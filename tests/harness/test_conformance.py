@@ -25,7 +25,7 @@ def core():
 def test_suites_gather_rules_by_level_each_with_its_scenarios():
     core, extended = load_suite("core"), load_suite("extended")
     assert {r.id for r in core.requirements} == {r.id for r in rules() if r.level == "MUST"}
-    assert {r.id for r in extended.requirements} == {r.id for r in rules() if r.level == "SHOULD"}
+    assert {r.id for r in extended.requirements} == {r.id for r in rules()}  # MUST and SHOULD
     assert all(req.scenarios for req in core.requirements + extended.requirements)
     assert core.version and extended.version
 
@@ -50,7 +50,7 @@ def test_parallel_workers_give_the_same_results(core):
 def test_extended_suite_passes_and_exit_code_is_zero(capsys):
     assert main(["conformance", "--suite", "extended", "--carrier", "cucc"]) == 0
     out = capsys.readouterr().out
-    assert "suite extended 1.0.0" in out and "CONFORMS" in out
+    assert "suite extended 2.0.0" in out and "CONFORMS to carriersim extended 2.0.0 (MUST+SHOULD rules)" in out
 
 
 def test_reports_carry_the_version_and_every_failure_in_detail(tmp_path):
@@ -59,19 +59,20 @@ def test_reports_carry_the_version_and_every_failure_in_detail(tmp_path):
     assert not broken.conforms
     paths = write_reports(broken, tmp_path)
     data = json.loads(paths["json"].read_text())
-    assert data["suite"] == {"name": "core", "version": "1.0.0", "level": "MUST"} and data["conforms"] is False
+    assert data["suite"] == {"name": "core", "version": "1.1.0", "level": "MUST", "levels": ["MUST"]}
+    assert data["conforms"] is False and data["passes"] is False
     plan1 = next(r for r in data["requirements"] if r["rule"] == "PLAN-1")
     assert plan1["carriers"]["cmcc"]["status"] == "failed"
     failed = [o for o in data["outcomes"] if o["status"] == "failed"]
     assert failed and all(o["failure"]["expected"] and o["failure"]["found"] for o in failed)
     assert any(o["failure"]["history"] for o in failed)
     suite = ET.parse(paths["junit"]).getroot().find("testsuite")
-    assert suite.find("properties/property[@name='suite_version']").get("value") == "1.0.0"
+    assert suite.find("properties/property[@name='suite_version']").get("value") == "1.1.0"
     assert int(suite.get("failures")) == len(failed)
     md = paths["markdown"].read_text()
-    assert "suite core 1.0.0" in md and "| PLAN-1 | MUST |" in md and "❌ FAIL" in md and "expected:" in md
+    assert "suite core 1.1.0" in md and "| PLAN-1 | MUST |" in md and "❌ FAIL" in md and "expected:" in md
     page = paths["html"].read_text()
-    assert page.startswith("<!doctype html>") and "core 1.0.0" in page and 'class="failed"' in page
+    assert page.startswith("<!doctype html>") and "core 1.1.0" in page and 'class="failed"' in page
     assert "<script" not in page and "http" not in page.split("<body>")[0]  # one file, nothing fetched
 
 
