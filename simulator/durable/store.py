@@ -165,6 +165,14 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """A value about the file (a world's id, token hash and ttl), committed at once."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     # ------------------------------------------------------------------ the journal
 
     def append(self, sim_time: int, op: str, account: str | None, params: dict[str, str], body: dict[str, Any],
