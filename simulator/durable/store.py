@@ -107,6 +107,11 @@ class Store:
             if exclusive:
                 self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
             if fresh:
+                # the header (application id, schema) goes to the file itself, not to a WAL a kill could leave
+                # unmerged; without --db-sync full it is written without syncs (a process kill keeps it, and a new
+                # world's file is made several times faster)
+                if sync != "full":
+                    self.db.execute("PRAGMA synchronous=OFF")
                 self._create()
             else:
                 self._check()
