@@ -20,6 +20,7 @@ from carriersim.simulator.http.app import STATE, WORLDS
 from carriersim.simulator.profile import builtin_profile
 
 from .apihelp import ADMIN, imei, ok, refused
+from .test_webhooks import receivers, until  # noqa: F401  (receivers is a fixture)
 
 
 async def new_world(client, **body):
@@ -250,3 +251,59 @@ async def test_the_registry_is_on_the_app_for_other_apis(client):
     assert state.id == world["id"] and account == "acc-0001"
     assert worlds.for_key("csk_wffffffffff_0123") is None and worlds.for_key(None) is None
     assert worlds.get("default") is client.app[STATE]
+
+
+async def test_a_created_worlds_webhooks_deliver_after_advances_and_a_restore(aiohttp_client, receivers, tmp_path):
+    """World creation, advances and restores run in worker threads; webhook workers live on the event loop:
+    deliveries still start, wake and resume (a restore re-creates the subscriptions)."""
+    from carriersim.simulator.http.webhooks import verify
+
+    client = await aiohttp_client(create_app(Simulation(seed=1), admin_token="admin", db=str(tmp_path / "w.db"),
+                                             webhook_backoff=0.01))
+    rec = await receivers()
+    world = await new_world(client)
+    W = bearer(world["admin_token"])
+    _, key = await world_account(client, world)
+    hook = await ok(await client.post("/v1/webhooks", json={"url": rec.url}, headers=key), 201)
+    card = await ok(await client.post("/v1/cards", json={"carrier": "cmcc", "plan": "CMCC-M100", "payment": "20",
+                                                         "auto_renew": False}, headers=key), 201)
+    await ok(await client.post(f"/v1/cards/{card['iccid']}/activation", json={"imei": imei()}, headers=key))
+    await ok(await client.post(f"{world['control']}/snapshots", json={"name": "s"}, headers=W), 201)
+    await ok(await client.post(f"{world['control']}/clock/advance", json={"by": "1 month"}, headers=W))
+    await until(lambda: any(e.get("new_state") == "retained" for e in rec.events), what="the expiry delivered")
+    assert all(verify(hook["secret"], h.body, h.headers["Carriersim-Signature"]) for h in rec.accepted)
+    delivered = len(rec.accepted)
+    await ok(await client.post(f"{world['control']}/snapshots/s/restore", headers=W))
+    await ok(await client.post(f"{world['control']}/clock/advance", json={"by": "1 month"}, headers=W))
+    await until(lambda: len(rec.accepted) > delivered, what="deliveries after the restore")
+    assert (await ok(await client.get("/v1/webhooks", headers=key)))["items"][0]["id"] == hook["id"]
+
+
+async def test_a_plug_in_api_reaches_every_world_through_the_key_service(aiohttp_client):
+    """A dialect to come authenticates its own way and lets the registry say which world a key belongs to."""
+    from carriersim.simulator.http.api import Api, Route
+    from carriersim.simulator.http.app import default_apis
+    from carriersim.simulator.http.problems import ProblemError
+
+    class Toy(Api):
+        name, prefix = "toy", "/toy"
+
+        def routes(self):
+            yield Route("GET", "/toy/whoami", "whoami",
+                        lambda ctx: {"world": ctx.state.id, "account": ctx.account, "now": ctx.sim.iso(ctx.sim.now)})
+
+        def authenticate(self, request, worlds, route):
+            found = worlds.for_key(request.headers.get("X-Toy-Key"))
+            if found is None:
+                raise ProblemError(403, "toy_denied", "Unknown X-Toy-Key.")
+            return found
+
+    client = await aiohttp_client(create_app(Simulation(seed=1), admin_token="admin", apis=[*default_apis(), Toy()]))
+    world = await new_world(client, start="2027-06-01T00:00:00+08:00")
+    _, key = await world_account(client, world)
+    default_key = (await ok(await client.post("/_sim/accounts", json={"name": "d"}, headers=ADMIN), 201))["api_key"]
+    mine = await ok(await client.get("/toy/whoami", headers={"X-Toy-Key": key["Authorization"].split()[1]}))
+    assert mine == {"world": world["id"], "account": "acc-0001", "now": "2027-06-01T00:00:00+08:00"}
+    theirs = await ok(await client.get("/toy/whoami", headers={"X-Toy-Key": default_key}))
+    assert theirs["world"] == "default" and theirs["now"] == "2027-01-01T00:00:00+08:00"
+    await refused(await client.get("/toy/whoami", headers={"X-Toy-Key": "csk_wffffffffff_x"}), 403, "toy_denied")
