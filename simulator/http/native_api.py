@@ -22,7 +22,8 @@ from . import control, native
 from .api import Api, Request, Route
 from .problems import ProblemError, from_sim_error
 from .spec import BODIES, ENGINE_OPERATION, OPERATIONS, Operation
-from .tenancy import bearer, same_token
+from .tenancy import bearer
+from .worlds import world_not_found
 
 if TYPE_CHECKING:
     from .app import ServerState
@@ -231,9 +232,8 @@ class ControlApi(NativeStyle):
         if state is not None and (worlds.opens(state, token) or server):
             return state, None
         if server:  # the server's token may learn that a world is not there
-            raise ProblemError(404, "world_not_found", f"No world {world_id!r} is on this server (never created, "
-                               "deleted, or expired after its idle ttl); GET /_sim/worlds lists the worlds there "
-                               "are.")
+            missing = world_not_found(world_id)
+            raise ProblemError(missing.status, missing.code, missing.message)
         raise ProblemError(401, "unauthorized", f"The control routes of world {world_id!r} need that world's own "
                            "admin token (the admin_token POST /_sim/worlds answered) as 'Authorization: Bearer "
                            "<token>'.", headers=CHALLENGE)

@@ -136,7 +136,7 @@ class Worlds:
                ttl: int | None = None) -> tuple["ServerState", str, dict[str, Any] | None]:
         """A new world: its state, its admin token (shown once: only its hash is kept) and the fleet built, if
         asked. May run in a worker thread (a big fleet takes seconds); tasks start on the event loop."""
-        from .app import attach_durability, execute, new_state
+        from .app import execute, new_state
         from .world import bounded_instant
 
         with self._guard:
@@ -162,10 +162,7 @@ class Worlds:
             state.token_hash = _hash(token)
             state.ttl = float(ttl) if ttl is not None else self.default_ttl
             if self.dir is not None:
-                self.dir.mkdir(parents=True, exist_ok=True)
-                store = Store(self.dir / f"{world_id}.db", sync=self.db_sync)
-                store.set_meta("world", json.dumps(self._record(state)))
-                attach_durability(state, store).open()
+                self._store_for(state)
             built = None
             if fleet:
                 built = execute(state, "generate_fleet", {"cards": fleet, "accounts": max(1, fleet // 50),
@@ -177,6 +174,28 @@ class Worlds:
                 self._pending -= 1
         self._start_world(state)
         return state, token, built
+
+    def _store_for(self, state: "ServerState") -> None:
+        """The new world's file, with its record and first snapshot; a file that cannot be made is a 503 that
+        says why (and leaves no half-made file behind)."""
+        from .app import attach_durability
+
+        assert self.dir is not None
+        path = self.dir / f"{state.id}.db"
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            store = Store(path, sync=self.db_sync)
+        except (OSError, StoreError) as exc:
+            raise SimError("world_storage_failed", f"The world's file {path} cannot be made ({exc}); check the "
+                           "space and permissions of the --db folder.", status=503) from None
+        try:
+            store.set_meta("world", json.dumps(self._record(state)))
+            attach_durability(state, store).open()
+        except Exception as exc:
+            store.close()
+            _unlink(path)
+            raise SimError("world_storage_failed", f"The world's file {path} cannot be written ({exc}); check "
+                           "the space and permissions of the --db folder.", status=503) from None
 
     def _profiles(self, given: list[Any] | None) -> list[CarrierProfile]:
         if given is None:
@@ -236,13 +255,8 @@ class Worlds:
         state.gone = True
         self._on_loop(self._stop_world, state)
         if state.durability is not None:
-            path = state.durability.store.path
             state.durability.store.close()
-            for suffix in ("", "-wal", "-shm"):
-                try:
-                    os.unlink(str(path) + suffix)
-                except FileNotFoundError:
-                    pass
+            _unlink(state.durability.store.path)
         log.info("world %s %s", state.id, why)
 
     def _expired(self, state: "ServerState") -> bool:
@@ -355,6 +369,15 @@ class Worlds:
     def listing(self) -> Iterable["ServerState"]:
         self.expire()
         return [self.default, *self._worlds.values()]
+
+
+def _unlink(path: Path) -> None:
+    """A world's database with its WAL and shared-memory files."""
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.unlink(str(path) + suffix)
+        except FileNotFoundError:
+            pass
 
 
 async def _stop(state: "ServerState") -> None:

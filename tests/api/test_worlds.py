@@ -12,7 +12,6 @@ import copy
 import time
 
 import pytest
-import yaml
 
 from carriersim.simulator import Simulation
 from carriersim.simulator.http import create_app

@@ -12,7 +12,6 @@ import json
 import threading
 import time
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from carriersim.simulator.http import create_app
 from carriersim.simulator.http.app import WORLDS
 
 from .apihelp import ADMIN, imei, ok, refused
-from .test_durability_crash import Http, servers, start  # noqa: F401  (servers is a fixture)
+from .test_durability_crash import servers, start  # noqa: F401  (servers is a fixture)
 
 TOKEN_HEADERS = {"Authorization": "Bearer T"}
 
@@ -166,3 +165,12 @@ def test_sigkill_while_several_worlds_are_written_loses_no_acknowledged_write(se
         # the ledger balances
         assert sum(Decimal(r["amount"]) for r in ledger["items"]) == Decimal(ledger["balance"])
     again.stop()
+
+
+async def test_a_world_whose_file_cannot_be_made_is_a_clear_503(aiohttp_client, tmp_path):
+    db = tmp_path / "state.db"
+    client = await aiohttp_client(create_app(Simulation(seed=1), admin_token="admin", db=str(db)))
+    (tmp_path / "state.db.worlds").write_text("a file where the worlds' folder should be")
+    body = await refused(await client.post("/_sim/worlds", json={}, headers=ADMIN), 503, "world_storage_failed")
+    assert "state.db.worlds" in body["detail"] and "--db folder" in body["detail"]
+    assert [w["id"] for w in (await ok(await client.get("/_sim/worlds", headers=ADMIN)))["items"]] == ["default"]

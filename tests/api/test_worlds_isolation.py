@@ -21,7 +21,6 @@ import re
 from typing import Any
 
 import aiohttp
-import pytest
 
 from carriersim.scenarios.live_server import ServeProcess
 from carriersim.simulator.batch_files import write_template
