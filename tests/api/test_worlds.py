@@ -306,3 +306,54 @@ async def test_a_plug_in_api_reaches_every_world_through_the_key_service(aiohttp
     theirs = await ok(await client.get("/toy/whoami", headers={"X-Toy-Key": default_key}))
     assert theirs["world"] == "default" and theirs["now"] == "2027-01-01T00:00:00+08:00"
     await refused(await client.get("/toy/whoami", headers={"X-Toy-Key": "csk_wffffffffff_x"}), 403, "toy_denied")
+
+
+async def test_a_server_with_one_world_is_used_as_one_world(aiohttp_server):
+    """Another implementation's server without /_sim/worlds: the HTTP target falls back to its one world, and
+    conformance --jobs above 1 stays refused for it."""
+    from carriersim.conformance.targets import isolated_per_process
+    from carriersim.scenarios.targets.http import HttpTarget
+    from carriersim.simulator.http.native_api import ControlApi, NativeApi
+
+    class OneWorldControl(ControlApi):
+        def routes(self):
+            return [r for r in super().routes() if "/worlds" not in r.path]
+
+    app = create_app(Simulation(seed=1), admin_token="admin", apis=[NativeApi(), OneWorldControl()])
+    server = await aiohttp_server(app)
+    url = str(server.make_url("")).rstrip("/")
+
+    def drive() -> tuple[bool, bool, str, bool]:
+        target = HttpTarget(url, admin_token="admin", own_world=None)
+        offers = target.offers_worlds()
+        target.reset(start="2027-02-01T00:00:00+08:00", seed=3)
+        now = target.now()
+        target.close()
+        return offers, target.own_world, now, isolated_per_process(url, "admin")
+
+    offers, own_world, now, isolated = await asyncio.to_thread(drive)
+    assert (offers, own_world, now, isolated) == (False, False, "2027-02-01T00:00:00+08:00", False)
+    assert app[STATE].sim.seed == 3  # the reset went to the server's one world
+
+
+async def test_the_http_target_makes_a_world_of_its_own_on_a_server_that_offers_them(aiohttp_server):
+    from carriersim.scenarios.targets.http import HttpTarget
+
+    app = create_app(Simulation(seed=1), admin_token="admin")
+    server = await aiohttp_server(app)
+    url = str(server.make_url("")).rstrip("/")
+
+    def drive() -> tuple[str | None, str | None, str]:
+        target = HttpTarget(url, admin_token="admin", own_world=None)
+        target.reset(start="2027-02-01T00:00:00+08:00", seed=3)
+        first = target.world
+        target.reset(start="2027-03-01T00:00:00+08:00", seed=4)  # a new world; the first one is deleted
+        second, now = target.world, target.now()
+        listed = [w.id for w in app[WORLDS].created()]
+        target.close()
+        assert listed == [second] and not app[WORLDS].created()
+        return first, second, now
+
+    first, second, now = await asyncio.to_thread(drive)
+    assert first and second and first != second and now == "2027-03-01T00:00:00+08:00"
+    assert app[STATE].sim.now == Simulation(seed=1).now  # the default world was not touched
