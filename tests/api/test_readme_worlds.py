@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from carriersim.scenarios.live_server import ServeProcess
+from carriersim.scenarios.worlds import RemoteServer
 
 from .test_readme_http import _free_port
 
@@ -47,4 +48,5 @@ def test_the_worlds_pytest_example_runs_as_written(tmp_path):
         done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "-q",
                                "--carriersim-target", server.url, f"--carriersim-admin-token={server.admin_token}"],
                               cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-3000:] + done.stderr[-2000:]
+        assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-3000:] + done.stderr[-2000:]
+        assert [w["id"] for w in RemoteServer(server.url, server.admin_token).worlds()] == ["default"]
