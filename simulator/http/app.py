@@ -77,7 +77,8 @@ def new_state(sim: Simulation, admin_token: str | None = None, *, clock: str = "
     state.webhooks = WebhookHub(lambda: state.sim, backoff=webhook_backoff)
     state.webhooks.busy = state.busy
     state.clock = ClockDriver(lambda: state.sim, clock, rate, on_advance=state.webhooks.notify)
-    state.clock.busy = state.busy
+    # a deleted world's ticker must not tick between its deletion (journal closed) and its task's cancellation
+    state.clock.busy = lambda: state.busy() or state.gone
     return state
 
 
