@@ -54,7 +54,8 @@ def add_conformance_command(sub: Any) -> None:
     p.add_argument("--report-dir", metavar="DIR", help="write JSON, JUnit XML, Markdown and HTML reports here")
     p.add_argument("--expectations", metavar="FILE", help="known failures of this target (YAML)")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="run scenarios in N worker processes, each with its own worlds (default 1)")
+                   help="run scenarios in N worker processes, each with its own worlds (default 1); against a "
+                        "server, each scenario runs in a world of its own (POST /_sim/worlds)")
     p.add_argument("--mutants", action="store_true",
                    help="instead: run the suite against every deliberately broken simulator and show which "
                         "requirements caught each (exit 0 when all are caught)")
@@ -78,13 +79,13 @@ def run_suite(suite_name: str, target: str, *, admin_token: str | None = None, c
     """Run a suite on a target and judge it (the library behind ``carriersim conformance`` and the tests)."""
     suite = load_suite(suite_name)
     known = load_expectations(expectations)
-    if jobs > 1 and not targets.isolated_per_process(target):
-        raise ValueError(ONE_WORLD)
     checked = targets.resolve(target, admin_token)
     problem = probe(checked)
     checked.close()
     if problem:
         raise ValueError(problem)
+    if jobs > 1 and not targets.isolated_per_process(target, admin_token):
+        raise ValueError(ONE_WORLD)
     all_carriers = list(dict.fromkeys(c for req in suite.requirements for c in req.rule.carriers))
     unknown = [c for c in carriers or [] if c not in all_carriers]
     if unknown:

@@ -19,8 +19,9 @@ from .mutants import Mutant, all_mutants
 
 Runs = list[tuple[Scenario, str]]
 _WORKER: dict[str, object] = {}
-ONE_WORLD = ("--jobs above 1 needs a target with a world per process (inprocess or a plugin); a server has one "
-             "world, so its scenarios run one at a time. Leave --jobs out.")
+ONE_WORLD = ("--jobs above 1 needs a target with a world per worker: inprocess, a plugin, or a server that makes "
+             "worlds of their own (POST /_sim/worlds, as carriersim serve does); this server has one world, so its "
+             "scenarios run one at a time. Leave --jobs out.")
 
 
 def reference_profiles() -> dict[str, dict[str, Any]]:
@@ -44,9 +45,14 @@ def _open(target_spec: str, admin_token: str | None, mutant: str | None, stack: 
 
 
 def _init_worker(target_spec: str, admin_token: str | None, mutant: str | None) -> None:
+    from multiprocessing.util import Finalize
+
     stack = ExitStack()  # lives as long as the worker process
     _WORKER["stack"] = stack
     _WORKER["target"] = _open(target_spec, admin_token, mutant, stack)
+    # closed when the worker exits (a server target deletes the world it made); a pool's worker ends through
+    # multiprocessing's finalizers, not atexit
+    Finalize(stack, stack.close, exitpriority=10)
 
 
 def _run_in_worker(job: tuple[Scenario, str]) -> Outcome:
@@ -67,7 +73,7 @@ def execute(runs: Runs, target_spec: str, *, admin_token: str | None = None, job
                 if on_outcome:
                     on_outcome(outcome)
             return outcomes
-    if not targets.isolated_per_process(target_spec):
+    if not targets.isolated_per_process(target_spec, admin_token):
         raise ValueError(ONE_WORLD)
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no threads or patches inherited
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,

@@ -34,10 +34,24 @@ def resolve(spec: str | None, admin_token: str | None = None) -> Target:
             raise ValueError(f"Plugin {name!r} ({found[0].value}) made a {type(target).__name__}, which does not "
                              "implement the Target protocol (scenarios/target.py).")
         return target
-    return open_target(spec, admin_token=admin_token or os.environ.get(TOKEN_ENV))
+    # a server that offers worlds gives each run a world of its own (and so each --jobs worker): the default
+    # world is left as it was
+    return open_target(spec, admin_token=admin_token or os.environ.get(TOKEN_ENV), own_world=None)
 
 
-def isolated_per_process(spec: str | None) -> bool:
-    """Whether separate worker processes get separate worlds (a server has one world: its runs cannot overlap)."""
+def isolated_per_process(spec: str | None, admin_token: str | None = None) -> bool:
+    """Whether separate worker processes get separate worlds: in-process and plugin targets do; a server does when
+    it offers worlds of their own (``POST /_sim/worlds``: carriersim serve), else it has one world and its runs
+    cannot overlap."""
     spec = spec or os.environ.get(TARGET_ENV) or "inprocess"
-    return not spec.startswith(("http://", "https://"))
+    if not spec.startswith(("http://", "https://")):
+        return True
+    from carriersim.scenarios.targets.http import HttpTarget
+
+    target = HttpTarget(spec, admin_token=admin_token or os.environ.get(TOKEN_ENV))
+    try:
+        return target.offers_worlds()
+    except Exception:  # no answer: the probe of the target (run_suite) says what is wrong
+        return False
+    finally:
+        target.close()

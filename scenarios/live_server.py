@@ -27,6 +27,7 @@ class LiveServer:
 
     seed: int = 1
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    max_worlds: int = 1000  # a session's worth of carrier_world tests, deleted as they finish
     host: str = "127.0.0.1"
     url: str = ""
     _loop: asyncio.AbstractEventLoop | None = None
@@ -50,7 +51,8 @@ class LiveServer:
             self._loop = loop
             asyncio.set_event_loop(loop)
             try:
-                self.app = create_app(Simulation(seed=self.seed), admin_token=self.admin_token)
+                self.app = create_app(Simulation(seed=self.seed), admin_token=self.admin_token,
+                                      max_worlds=self.max_worlds)
                 self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
                 loop.run_until_complete(self._runner.setup())
                 site = web.TCPSite(self._runner, self.host, 0)

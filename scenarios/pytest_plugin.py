@@ -2,10 +2,16 @@
 
 Collected: every ``*.scenario.yaml`` file, and every ``*.yaml`` under the folders named by the ``carriersim_scenarios``
 ini option. Markers: ``rule("PLAN-1")`` and ``PLAN_1`` (so ``-m PLAN_1`` selects a rule), and the carrier
-(``cmcc``); ``-k RET-2`` matches the rule ids too. A scenario's ``marks:`` (``skip``, ``{xfail: reason}``, ``{xfail: {reason, strict,
-carriers}}``, a marker name) become pytest marks of its items. Options: ``--carriersim-target`` (``inprocess`` or a server URL) and ``--carriersim-admin-token``.
-Fixtures for users' own tests: ``carrier_sim`` (a fresh in-process ``Simulation``) and ``carrier_sim_server`` (a
-live HTTP server on a free port, with ``url`` and ``admin_token``).
+(``cmcc``); ``-k RET-2`` matches the rule ids too. A scenario's ``marks:`` (``skip``, ``{xfail: reason}``,
+``{xfail: {reason, strict, carriers}}``, a marker name) become pytest marks of its items. Options:
+``--carriersim-target`` (``inprocess`` or a server URL) and ``--carriersim-admin-token``.
+Fixtures for users' own tests: ``carrier_sim`` (a fresh in-process ``Simulation``), ``carrier_sim_server`` (a
+live HTTP server on a free port, with ``url`` and ``admin_token``) and ``carrier_world`` (a fresh world of its own
+on one server shared by the session — the ``--carriersim-target`` URL, else a server this plugin starts — deleted
+after the test; safe under ``pytest -n N``, since no two tests share a world or a clock).
+
+Against a URL target, every scenario item runs in a world of its own (``HttpTarget(own_world=None)``: a server that
+offers ``POST /_sim/worlds``), so ``pytest -n N`` can share one server.
 """
 
 from __future__ import annotations
@@ -69,7 +75,7 @@ def _target(config: pytest.Config) -> Target:
         from .targets import open_target
         try:
             target = open_target(config.getoption("--carriersim-target"),
-                                 admin_token=config.getoption("--carriersim-admin-token"))
+                                 admin_token=config.getoption("--carriersim-admin-token"), own_world=None)
         except ValueError as exc:
             raise pytest.UsageError(f"--carriersim-target: {exc}") from None
         config.stash[TARGET_KEY] = target
@@ -156,3 +162,34 @@ def carrier_sim_server() -> Iterator[Any]:
     from .live_server import LiveServer
     with LiveServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def carrier_worlds_server(pytestconfig: pytest.Config) -> Iterator[Any]:
+    """The server ``carrier_world`` makes its worlds on: the ``--carriersim-target`` URL (with
+    ``--carriersim-admin-token``), else a live server started for the session (one per xdist worker)."""
+    from .live_server import LiveServer
+    from .worlds import RemoteServer
+
+    spec = pytestconfig.getoption("--carriersim-target")
+    if spec.startswith(("http://", "https://")):
+        token = pytestconfig.getoption("--carriersim-admin-token")
+        if not token:
+            raise pytest.UsageError("carrier_world on --carriersim-target needs the server's admin token: "
+                                    "--carriersim-admin-token T (or $CARRIERSIM_ADMIN_TOKEN).")
+        yield RemoteServer(spec.rstrip("/"), token)
+        return
+    with LiveServer() as server:
+        yield RemoteServer(server.url, server.admin_token)
+
+
+@pytest.fixture
+def carrier_world(carrier_worlds_server: Any) -> Iterator[Any]:
+    """A fresh world of this test's own (``carriersim.scenarios.worlds.World``: ``.id``, ``.url``,
+    ``.admin_token``, ``.control()``, ``.api()``, ``.create_account()``, ``.advance()``, ``.now()``), deleted
+    after the test."""
+    world = carrier_worlds_server.create_world()
+    try:
+        yield world
+    finally:
+        world.delete()

@@ -235,6 +235,26 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be 0 (never) or a number of seconds")
+    return value
+
+
 def build_parser(extensions: Iterable[Callable[[Any], None]] = ()) -> argparse.ArgumentParser:
     """The command line; ``extensions`` add the commands of the layers above (``run``, ``conformance``): the
     simulator knows nothing of scenarios, the console script (``conformance.cli``) brings them together."""
@@ -276,6 +296,12 @@ def build_parser(extensions: Iterable[Callable[[Any], None]] = ()) -> argparse.A
     srv.add_argument("--db-sync", choices=("normal", "full"), default="normal",
                      help="normal: every answered write survives the process being killed; full: also a power cut "
                           "(slower)")
+    srv.add_argument("--max-worlds", type=_positive_int, default=100, metavar="N",
+                     help="worlds POST /_sim/worlds may create besides the default one (default 100); one more is "
+                          "refused with world_limit_reached")
+    srv.add_argument("--world-ttl", type=_non_negative, default=3600.0, metavar="SECONDS",
+                     help="a created world unused this long (real time) is deleted (default 3600; 0: never); "
+                          "POST /_sim/worlds {\"ttl\": …} sets a world's own")
     srv.set_defaults(func=cmd_serve)
 
     snap = sub.add_parser("snapshot", help="save, restore, list, export or import snapshots of a --db file")

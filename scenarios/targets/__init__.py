@@ -5,12 +5,14 @@ from __future__ import annotations
 from ..target import Target
 
 
-def open_target(spec: str, *, admin_token: str | None = None) -> Target:
-    """``inprocess`` (the default) or a base URL such as ``http://127.0.0.1:8080``."""
+def open_target(spec: str, *, admin_token: str | None = None, own_world: bool | None = False) -> Target:
+    """``inprocess`` (the default) or a base URL such as ``http://127.0.0.1:8080``. For a URL, ``own_world``
+    says whether each reset makes a world of the target's own on the server (``None``: when the server offers
+    worlds; see ``HttpTarget``)."""
     if spec in ("", "inprocess"):
         from .inprocess import InProcessTarget
         return InProcessTarget()
     if spec.startswith(("http://", "https://")):
         from .http import HttpTarget
-        return HttpTarget(spec, admin_token=admin_token)
+        return HttpTarget(spec, admin_token=admin_token, own_world=own_world)
     raise ValueError(f"Unknown target {spec!r}: use 'inprocess' or a server's URL (http://host:port).")

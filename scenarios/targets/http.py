@@ -2,6 +2,13 @@
 implementation that offers the same two surfaces.
 
 Synchronous, one keep-alive connection: a scenario is a sequence, and the runner waits for each answer anyway.
+
+With ``own_world`` (the pytest plugin and ``carriersim conformance`` ask for it), every ``reset`` makes a world of
+the target's own on the server (``POST /_sim/worlds {seed, start}``) and deletes the one before, so that targets
+in several processes share one server without moving each other's clocks; test control then goes to
+``/_sim/worlds/{id}/…`` with that world's token, and platform calls reach it by its keys alone. ``None`` (auto)
+does so when the server offers worlds and falls back to its one world when it does not (a server of another
+implementation); ``False`` always uses the server's default world (``POST /_sim/reset``).
 Problem responses (RFC 9457) become :class:`~scenarios.target.Refused` with the problem's ``code``; anything
 unreadable, or no answer at all, is a :class:`~scenarios.target.TargetError`.
 """
@@ -33,7 +40,8 @@ class HttpTarget:
     # every capability of the native API, but not carriersim's wording: another server's sentences are its own
     capabilities = frozenset(CAPABILITIES) - {"messages"}
 
-    def __init__(self, url: str, *, admin_token: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, *, admin_token: str | None = None, timeout: float = 30.0,
+                 own_world: bool | None = False) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{url!r} is not a server URL; write it like http://127.0.0.1:8080.")
@@ -47,6 +55,10 @@ class HttpTarget:
         self._conn: http.client.HTTPConnection | None = None
         self._profiles: dict[str, dict[str, Any]] = {}
         self._carriers: list[str] | None = None
+        self.own_world = own_world
+        self.world: str | None = None  # the id of the world this target made (own_world)
+        self._world_token: str | None = None
+        self._control = "/_sim"  # where test control of the current world is mounted
 
     # ---------------------------------------------------------------- transport
     def _connection(self) -> http.client.HTTPConnection:
@@ -56,11 +68,14 @@ class HttpTarget:
         return self._conn
 
     def _request(self, method: str, path: str, body: Any = None, *, account: str | None = None,
-                 raw: bytes | None = None, content_type: str = "application/json") -> Any:
+                 raw: bytes | None = None, content_type: str = "application/json", server: bool = False) -> Any:
         headers = {"Accept": "application/json"}
+        if path.startswith("/_sim") and not server:  # test control of the current world
+            path = self._control + path[len("/_sim"):]
         if account is None:
-            if self._admin:
-                headers["Authorization"] = f"Bearer {self._admin}"
+            token = self._admin if server or self._world_token is None else self._world_token
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
         else:
             headers["Authorization"] = f"Bearer {self._keys[account]}"
         if method in ("POST", "DELETE"):
@@ -104,8 +119,38 @@ class HttpTarget:
 
     # ---------------------------------------------------------------- test control
     def reset(self, *, start: str, seed: int) -> None:
-        self._request("POST", "/_sim/reset", {"seed": seed, "start": start})
         self._keys.clear()
+        if self.own_world is not False:
+            self._drop_world()
+            try:
+                made = self._request("POST", "/_sim/worlds", {"seed": seed, "start": start}, server=True)
+            except Refused as exc:
+                if self.own_world is None and getattr(exc, "status", None) in (404, 405):
+                    self.own_world = False  # a server with one world: use it
+                else:
+                    raise TargetError(f"{self.url} could not make a world for this run: {exc.code}: {exc}") \
+                        from None
+            else:
+                self.world, self._world_token, self._control = made["id"], made["admin_token"], made["control"]
+                return
+        self._request("POST", "/_sim/reset", {"seed": seed, "start": start})
+
+    def offers_worlds(self) -> bool:
+        """Whether the server makes worlds of their own for targets (``GET /_sim/worlds`` answers a list)."""
+        try:
+            answer = self._request("GET", "/_sim/worlds", server=True)
+        except Refused:
+            return False
+        return isinstance(answer, dict) and isinstance(answer.get("items"), list)
+
+    def _drop_world(self) -> None:
+        if self.world is None:
+            return
+        world, self.world, self._world_token, self._control = self.world, None, None, "/_sim"
+        try:
+            self._request("DELETE", f"/_sim/worlds/{world}", server=True)
+        except Refused:  # expired or deleted already: nothing is left to remove
+            pass
 
     def now(self) -> str:
         return self._request("GET", "/_sim/clock")["now"]
@@ -132,6 +177,11 @@ class HttpTarget:
 
     # ---------------------------------------------------------------- catalogue
     def carriers(self) -> list[str]:
+        if self._carriers is None and self.own_world is not False:  # the server's, without touching a world
+            try:
+                self._carriers = list(self._request("GET", "/_sim/worlds/default", server=True)["carriers"])
+            except (Refused, TargetError, KeyError, TypeError):
+                pass
         if self._carriers is None:  # a server's carriers are fixed at start (a reset keeps the profiles)
             # /v1/carriers answers account keys only: a throwaway account of the current world reads it
             account = self.create_account("carriersim catalogue reader", kind="enterprise", verified=False,
@@ -200,6 +250,10 @@ class HttpTarget:
         return self._request("GET", f"/v1/pools/{quote(pool, safe='')}", account=account)
 
     def close(self) -> None:
+        try:
+            self._drop_world()
+        except TargetError:  # the server is gone: so is the world
+            pass
         if self._conn is not None:
             self._conn.close()
             self._conn = None

@@ -113,6 +113,11 @@ class Store:
             if exclusive:
                 self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
             if fresh:
+                # the header (application id, schema) goes to the file itself, not to a WAL a kill could leave
+                # unmerged; without --db-sync full it is written without syncs (a process kill keeps it, and a new
+                # world's file is made several times faster)
+                if sync != "full":
+                    self.db.execute("PRAGMA synchronous=OFF")
                 self._create()
             else:
                 self._check()
@@ -170,6 +175,14 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """A value about the file (a world's id, token hash and ttl), committed at once."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # ------------------------------------------------------------------ the journal
 

@@ -6,14 +6,19 @@ server's cross-cutting behaviours apply to it: ``Idempotency-Key`` on POSTs, inj
 limit; engine refusals (maintenance, MAINT-1, included) reach it as ``SimError`` for it to render. The native API
 (``/v1``) and test control (``/_sim``) are two such APIs (``native_api``); a carrier dialect is one more module.
 
-The pipeline (``Api.mount``): authenticate → rate limit → faults → read the body → idempotency → validate →
-handler → answer → journal. The part from validation to the journal is synchronous (no await), so a request
-applies atomically, and a write is durable with ``--db`` before its answer exists. Writes are journaled as
-engine operations (``Ctx.run``), so a write through any API replays the same.
+The pipeline (``Api.mount``): authenticate (which also finds the request's world, through the server's registry
+``worlds.Worlds``: an API key names its world, test control names it in the path) → rate limit → faults → read
+the body → the world's lock → idempotency → validate → handler → answer → journal. One request at a time holds a
+world, so a request applies atomically, and a write is durable with ``--db`` before its answer exists. A route
+marked ``threaded`` (a clock advance, a fleet, a rewind: seconds of work on a big world) runs in a worker thread
+while the event loop goes on serving the other worlds; every other route runs on the loop, without an await from
+validation to the journal. Writes are journaled as engine operations (``Ctx.run``), so a write through any API
+replays the same.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -27,6 +32,7 @@ from .ratelimit import RateLimit
 
 if TYPE_CHECKING:
     from .app import Ctx, ServerState
+    from .worlds import Worlds
 
 log = logging.getLogger("carriersim.http")
 Handler = Callable[["Ctx"], Any]
@@ -43,6 +49,8 @@ class Route:
     handler: Handler
     status: int = 200
     meta: Any = None
+    threaded: bool = False  # long work (seconds on a big world): run in a worker thread, not on the event loop
+    locks: bool = True  # holds its world while it runs (False: routes over the registry, not one world's state)
 
 
 @dataclass
@@ -71,9 +79,12 @@ class Api:
         return None
 
     # ---------------------------------------------------------------- reading a request
-    def authenticate(self, request: web.Request, state: "ServerState") -> str | None:
-        """The calling account (None: test control acting on the world); raise ``ProblemError`` to refuse."""
-        return None
+    def authenticate(self, request: web.Request, worlds: "Worlds", route: Route) -> "tuple[ServerState, str | None]":
+        """The world the request acts on and the calling account (None: test control acting on the world); raise
+        ``ProblemError`` to refuse. ``worlds.for_key(key)`` finds the world and account of an API key (a key
+        belongs to one world); ``worlds.get(id)`` and ``worlds.opens(world, token)`` serve a world named in the
+        path. The default: the default world, no account."""
+        return worlds.default, None
 
     async def read(self, route: Route, request: web.Request) -> Request:
         return Request(b"" if route.method == "GET" else await request.read())
@@ -116,14 +127,16 @@ class Api:
             app.router.add_get(self.prefix.rstrip("/") + "/openapi.json", _serve_json(document))
 
     def _dispatcher(self, route: Route) -> Callable:
-        from .app import STATE
+        from .app import WORLDS
 
         async def handle(request: web.Request) -> web.StreamResponse:
-            state = request.app[STATE]
+            worlds = request.app[WORLDS]
             try:
-                account = self.authenticate(request, state)
+                state, account = self.authenticate(request, worlds, route)
+                state.touch()
                 if self.rate_limit is not None:
-                    wait = self.rate_limit.take(account or "admin")
+                    who = account or "admin"
+                    wait = self.rate_limit.take(who if state.id == "default" else f"{state.id}/{who}")
                     if wait:
                         return self.render_problem(self.rate_limited(wait))
                 if self.faults:
@@ -133,12 +146,19 @@ class Api:
                 read = await self.read(route, request)
                 idem_key = request.headers.get("Idempotency-Key") if self.idempotency and route.method == "POST" \
                     else None
-                if idem_key is not None:
-                    if not 0 < len(idem_key) <= 255:
-                        raise ProblemError(422, "invalid_idempotency_key",
-                                           "Idempotency-Key must be 1 to 255 characters.")
-                    return await self._idempotent(request, state, route, account, read, idem_key)
-                return self.run(request, state, route, account, read)
+                if idem_key is not None and not 0 < len(idem_key) <= 255:
+                    raise ProblemError(422, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 characters.")
+                if not route.locks:
+                    if idem_key is not None:
+                        return await self._idempotent(request, state, route, account, read, idem_key)
+                    return await self._run(request, state, route, account, read)
+                async with state.lock:
+                    if state.gone:  # deleted or expired while this request waited: answer as for no such world
+                        self.authenticate(request, worlds, route)
+                    state.touch()
+                    if idem_key is not None:
+                        return await self._idempotent(request, state, route, account, read, idem_key)
+                    return await self._run(request, state, route, account, read)
             except ProblemError as exc:
                 return self.render_problem(exc)
             except web.HTTPRequestEntityTooLarge:
@@ -146,16 +166,28 @@ class Api:
         handle.__name__ = route.name
         return handle
 
+    async def _run(self, request: web.Request, state: "ServerState", route: Route, account: str | None,
+                   read: Request, idem: tuple[str, str] | None = None) -> web.StreamResponse:
+        if not route.threaded:
+            return self.run(request, state, route, account, read, idem)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(None, self.run, request, state, route, account, read, idem)
+        finally:
+            state.touch()  # a long command counts as use until it ends
+
     def run(self, request: web.Request, state: "ServerState", route: Route, account: str | None, read: Request,
             idem: tuple[str, str] | None = None) -> web.StreamResponse:
         """The synchronous heart of a request: validate, apply, journal, answer. No await in here, so it is
         atomic, and an accepted command is durable (with --db) before its answer exists."""
-        from .app import Ctx
+        from .app import WORLDS, Ctx
 
         sim_time = state.sim.now
         try:
             body = self.body(route, read)
-            ctx = Ctx(state, account, body, dict(request.match_info), self.query(route, request), read.upload)
+            params = {k: v for k, v in request.match_info.items() if k != "world_id"}
+            ctx = Ctx(state, account, body, params, self.query(route, request), read.upload,
+                      worlds=request.app[WORLDS])
             started = time.perf_counter()
             result = route.handler(ctx)
             cost = time.perf_counter() - started  # what a replay of this command costs: the handler alone
@@ -195,7 +227,7 @@ class Api:
                                 headers={"Idempotent-Replayed": "true"})
         entry = store.begin(scope, key, fingerprint)
         try:
-            response = self.run(request, state, route, account, read, (key, fingerprint))
+            response = await self._run(request, state, route, account, read, (key, fingerprint))
         except BaseException:
             store.abandon(scope, key, entry)
             raise

@@ -9,6 +9,7 @@ applies atomically — the journal, and a wake-up for the webhook workers. Nothi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -30,6 +31,7 @@ from .spec import openapi
 from .tenancy import KeyRing
 from .webhooks import WebhookHub
 from .world import ServerWorld
+from .worlds import Worlds
 
 if TYPE_CHECKING:
     from .api import Api
@@ -39,7 +41,9 @@ log = logging.getLogger("carriersim.http")
 
 @dataclass
 class ServerState:
-    """Everything the handlers share. ``sim`` is replaced on reset; read it through the state every time."""
+    """One world: everything its handlers share. ``sim`` is replaced on reset; read it through the state every
+    time. The server's default world has the id ``default`` and the server's admin token; a world made with
+    ``POST /_sim/worlds`` (``worlds.Worlds``) has an id of its own, its own token (kept hashed) and an idle ttl."""
 
     sim: Simulation
     admin_token: str | None
@@ -50,6 +54,32 @@ class ServerState:
     webhooks: WebhookHub = field(init=False)
     clock: ClockDriver = field(init=False)
     durability: Durability | None = None  # with --db: the journal and snapshots
+    id: str = "default"
+    token_hash: str | None = None  # a created world's admin token, hashed (the default world: admin_token)
+    ttl: float | None = None  # idle seconds (real time) before a created world is deleted; None: never
+    created: float = field(default_factory=time.time)
+    last_used: float = field(default_factory=time.monotonic)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # one request at a time changes it
+    gone: bool = False  # deleted or expired: a request that waited for the lock must not touch it
+
+    def touch(self) -> None:
+        self.last_used = time.monotonic()
+
+    def busy(self) -> bool:
+        return self.lock.locked()
+
+
+def new_state(sim: Simulation, admin_token: str | None = None, *, clock: str = "frozen", rate: float = 86400.0,
+              webhook_backoff: float = 0.5, world_id: str | None = None) -> ServerState:
+    """A world's state around a simulation: keys (naming ``world_id`` unless it is the default world), the
+    webhook hub and the clock driver."""
+    state = ServerState(sim, admin_token, KeyRing(sim.seed, world=world_id), id=world_id or "default")
+    state.webhooks = WebhookHub(lambda: state.sim, backoff=webhook_backoff)
+    state.webhooks.busy = state.busy
+    state.clock = ClockDriver(lambda: state.sim, clock, rate, on_advance=state.webhooks.notify)
+    # a deleted world's ticker must not tick between its deletion (journal closed) and its task's cancellation
+    state.clock.busy = lambda: state.busy() or state.gone
+    return state
 
 
 @dataclass
@@ -65,6 +95,7 @@ class Ctx:
     query: Any
     upload: dict[str, Any] | None = None
     commands: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    worlds: "Worlds | None" = None  # the server's registry of worlds (world management routes)
 
     @property
     def sim(self) -> Simulation:
@@ -84,8 +115,16 @@ class Ctx:
         return result
 
 
-STATE = web.AppKey("state", ServerState)
+STATE = web.AppKey("state", ServerState)  # the default world
+WORLDS = web.AppKey("worlds", Worlds)  # every world, the default one included
 OPENED = web.AppKey("opened", dict)  # how the world was rebuilt from --db (snapshot, entries replayed, seconds)
+def attach_durability(state: ServerState, store: Store) -> Durability:
+    """Journal and snapshots for a world in ``store`` (the caller opens it: ``state.durability.open()``)."""
+    state.durability = Durability(store, state, lambda: ServerWorld(state))
+    state.clock.on_tick = state.durability.record_tick
+    return state.durability
+
+
 def execute(state: ServerState, op_name: str, args: dict[str, Any], account: str | None = None) -> Any:
     """Run one operation of the operation table from inside the server (``serve --fleet``), journaled like a
     request."""
@@ -127,21 +166,26 @@ async def healthz(_: web.Request) -> web.Response:
 
 def create_app(sim: Simulation | None = None, *, admin_token: str | None = None, test_control: bool = True,
                clock: str = "frozen", rate: float = 86400.0, webhook_backoff: float = 0.5, db: str | None = None,
-               db_sync: str = "normal", apis: list["Api"] | None = None) -> web.Application:
+               db_sync: str = "normal", apis: list["Api"] | None = None, max_worlds: int = 100,
+               world_ttl: float = 3600.0) -> web.Application:
     """The carriersim HTTP application. ``test_control=False`` leaves ``/_sim`` out entirely. With ``db`` the
     world is rebuilt from that SQLite file (snapshot + journal) and every accepted command is journaled there;
-    a file that is not a usable carriersim database raises ``StoreError`` before anything is written. ``apis``
-    are the APIs to mount (default: ``default_apis``); add a plug-in API with ``[*default_apis(), MyApi()]``."""
+    a file that is not a usable carriersim database raises ``StoreError`` before anything is written. Worlds
+    made with ``POST /_sim/worlds`` (at most ``max_worlds``, each deleted after ``world_ttl`` idle seconds unless
+    it asks for another ttl) keep their files beside it, in ``<db>.worlds/`` (``worlds``). ``apis`` are the APIs
+    to mount (default: ``default_apis``); add a plug-in API with ``[*default_apis(), MyApi()]``."""
     sim = sim or Simulation()
     app = web.Application(middlewares=[_last_resort], client_max_size=MAX_UPLOAD + 1024)
-    state = ServerState(sim, admin_token if test_control else None, KeyRing(sim.seed))
-    state.webhooks = WebhookHub(lambda: state.sim, backoff=webhook_backoff)
-    state.clock = ClockDriver(lambda: state.sim, clock, rate, on_advance=state.webhooks.notify)
+    state = new_state(sim, admin_token if test_control else None, clock=clock, rate=rate,
+                      webhook_backoff=webhook_backoff)
     app[STATE] = state
     if db is not None:
-        state.durability = Durability(Store(db, sync=db_sync), state, lambda: ServerWorld(state))
-        app[OPENED] = state.durability.open()
-        state.clock.on_tick = state.durability.record_tick
+        attach_durability(state, Store(db, sync=db_sync))
+        app[OPENED] = state.durability.open()  # type: ignore[union-attr]
+    worlds = app[WORLDS] = Worlds(state, max_worlds=max_worlds, default_ttl=world_ttl, db=db, db_sync=db_sync,
+                                  webhook_backoff=webhook_backoff)
+    if db is not None:
+        worlds.load()
     for api in (apis if apis is not None else default_apis(test_control)):
         api.mount(app)
     document = openapi()
@@ -156,16 +200,10 @@ def create_app(sim: Simulation | None = None, *, admin_token: str | None = None,
     app.router.add_get("/healthz", healthz)  # container health checks: no token, no faults, answers once serving
 
     async def on_startup(app: web.Application) -> None:
-        await state.webhooks.start()
-        state.clock.start()
+        worlds.start()
 
     async def on_cleanup(app: web.Application) -> None:
-        await state.clock.stop()
-        await state.webhooks.stop()
-        if state.durability is not None:  # a clean stop leaves nothing to replay at the next start
-            if state.durability.replay_cost > 0:
-                state.durability.snapshot()
-            state.durability.store.close()
+        await worlds.stop()
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from typing import Callable
 
@@ -22,7 +23,11 @@ class ClockDriver:
     def __init__(self, get_sim: Callable[[], Simulation], mode: str = "frozen", rate: float = 1.0,
                  on_advance: Callable[[], None] | None = None) -> None:
         self._get_sim = get_sim
-        self.mode = mode
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._mode = mode
+        self.busy: Callable[[], bool] = lambda: False  # the world is being changed elsewhere: skip this tick
         self.rate = rate
         self._on_advance = on_advance
         self.on_tick: Callable[[int, int, float], None] | None = None  # set by --db to journal ticks
@@ -30,6 +35,19 @@ class ClockDriver:
         self._anchor_wall = 0.0
         self._task: asyncio.Task | None = None
         self.reanchor()
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @mode.setter
+    def mode(self, mode: str) -> None:
+        self._mode = mode
+        if self._wake is not None and self._loop is not None:  # a frozen clock's ticker sleeps until told
+            if threading.get_ident() == self._loop_thread:
+                self._wake.set()
+            else:  # a restore in a worker thread
+                self._loop.call_soon_threadsafe(self._wake.set)
 
     def reanchor(self) -> None:
         """Start counting accelerated time from now (after a mode change, a jump or a reset)."""
@@ -44,7 +62,7 @@ class ClockDriver:
         self.reanchor()
 
     def tick(self) -> None:
-        if self.mode != "accelerated":
+        if self._mode != "accelerated":
             return
         sim = self._get_sim()
         # wall time counts to the microsecond and the product is rounded before the floor, so that one second at
@@ -66,8 +84,15 @@ class ClockDriver:
         return {"now": sim.iso(sim.now), "mode": self.mode, "rate": self.rate}
 
     async def run(self) -> None:
+        assert self._wake is not None
         while True:
+            if self._mode != "accelerated":  # frozen: no wake-ups at all (a server may hold hundreds of worlds)
+                self._wake.clear()
+                await self._wake.wait()
+                continue
             await asyncio.sleep(TICK_SECONDS)
+            if self.busy():
+                continue
             try:
                 self.tick()
             except Exception:  # an engine failure must not stop the clock for good: log it, try the next tick
@@ -77,8 +102,10 @@ class ClockDriver:
         """Start the ticker. Accelerated time counts from here (not from construction: building a fleet between
         ``create_app`` and the server listening must not turn into a jump of days at the first tick)."""
         if self._task is None:
+            self._wake = asyncio.Event()
+            self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
             self.reanchor()
-            self._task = asyncio.get_running_loop().create_task(self.run())
+            self._task = self._loop.create_task(self.run())
 
     async def stop(self) -> None:
         if self._task is not None:

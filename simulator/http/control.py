@@ -124,6 +124,41 @@ def reset(ctx: "Ctx") -> dict[str, Any]:
     return ctx.state.clock.view()
 
 
+# ---------------------------------------------------------------------------------------------- worlds
+
+
+@handler("createWorld")
+def create_world(ctx: "Ctx") -> tuple[int, dict[str, Any]]:
+    """A world of its own (worlds.Worlds): the answer holds its admin token, shown this once."""
+    assert ctx.worlds is not None
+    b = ctx.body
+    state, token, built = ctx.worlds.create(seed=b.get("seed"), start=b.get("start"), profiles=b.get("profiles"),
+                                            fleet=b.get("fleet"), clock=b.get("clock"), ttl=b.get("ttl"))
+    out = {**ctx.worlds.view(state), "admin_token": token}
+    if built is not None:
+        out["fleet"] = built
+    return 201, out
+
+
+@handler("listWorlds")
+def list_worlds(ctx: "Ctx") -> dict[str, Any]:
+    assert ctx.worlds is not None
+    return {"items": [ctx.worlds.view(s) for s in ctx.worlds.listing()]}
+
+
+@handler("getWorld")
+def get_world(ctx: "Ctx") -> dict[str, Any]:
+    assert ctx.worlds is not None
+    return ctx.worlds.view(ctx.state)
+
+
+@handler("deleteWorld")
+def delete_world(ctx: "Ctx") -> tuple[int, None]:
+    assert ctx.worlds is not None
+    ctx.worlds.delete(ctx.state.id)
+    return 204, None
+
+
 # ---------------------------------------------------------------------------------------------- durable state
 
 

@@ -22,10 +22,20 @@ from . import control, native
 from .api import Api, Request, Route
 from .problems import ProblemError, from_sim_error
 from .spec import BODIES, ENGINE_OPERATION, OPERATIONS, Operation
-from .tenancy import bearer, same_token
+from .tenancy import bearer
+from .worlds import world_not_found
 
 if TYPE_CHECKING:
     from .app import ServerState
+    from .worlds import Worlds
+
+# routes that can take seconds on a big world: they run in a worker thread, so other worlds keep being served
+THREADED = frozenset({"advanceClock", "generateFleet", "rewindTimeline", "restoreSnapshot", "createSnapshot",
+                      "importSnapshot", "createWorld"})
+WORLD_PREFIX = "/_sim/worlds/{world_id}"
+# world management: the server's admin token may use these on any world (besides the world's own token)
+MANAGEMENT = frozenset({"getWorld", "deleteWorld"})
+UNLOCKED = frozenset({"createWorld", "listWorlds"})  # over the registry: they hold no world while they run
 
 MAX_JSON_BODY = 64 * 1024
 MAX_UPLOAD = 16 * 1024 * 1024
@@ -160,7 +170,11 @@ class NativeStyle(Api):
                     **{route: native.engine_write(route, op) for route, op in ENGINE_OPERATION.items()}}
         for op in OPERATIONS:
             if op.control == self.control:
-                yield Route(op.method, op.path, op.id, handlers[op.id], op.status, op)
+                yield Route(op.method, op.path, op.id, handlers[op.id], op.status, op, op.id in THREADED,
+                            op.id not in UNLOCKED)
+                if op.control and op.tag != "worlds":  # the same control route for a world of its own
+                    yield Route(op.method, WORLD_PREFIX + op.path[len("/_sim"):], op.id, handlers[op.id], op.status,
+                                op, op.id in THREADED)
 
     async def read(self, route: Route, request: web.Request) -> Request:
         raw, upload = await read_body(route.meta, request)
@@ -186,13 +200,13 @@ class NativeApi(NativeStyle):
     prefix = "/v1"
     faults = True
 
-    def authenticate(self, request: web.Request, state: "ServerState") -> str | None:
-        token = bearer(request.headers.get("Authorization"))
-        account = state.keys.account_for(token) if token else None
-        if account is None or not state.sim.has_account(account):
+    def authenticate(self, request: web.Request, worlds: "Worlds", route: Route) -> "tuple[ServerState, str]":
+        """The key alone says which world (and account) a call is for: keys are unique across worlds."""
+        found = worlds.for_key(bearer(request.headers.get("Authorization")))
+        if found is None:
             raise ProblemError(401, "unauthorized", "Send an account's API key as 'Authorization: Bearer "
                                "<key>' (POST /_sim/accounts issues one).", headers=CHALLENGE)
-        return account
+        return found
 
 
 class ControlApi(NativeStyle):
@@ -202,9 +216,24 @@ class ControlApi(NativeStyle):
     prefix = "/_sim"
     control = True
 
-    def authenticate(self, request: web.Request, state: "ServerState") -> str | None:
+    def authenticate(self, request: web.Request, worlds: "Worlds", route: Route) -> "tuple[ServerState, None]":
+        """``/_sim/…``: the default world, with the server's admin token. ``/_sim/worlds/{id}/…``: world ``id``,
+        with that world's own token (for ``GET``/``DELETE /_sim/worlds/{id}`` the server's token too). A token that
+        does not open the world answers 401 whether or not the world exists, so no token learns of other worlds."""
         token = bearer(request.headers.get("Authorization"))
-        if state.admin_token is None or not same_token(token, state.admin_token):
-            raise ProblemError(401, "unauthorized", "Test control needs the admin token as "
-                               "'Authorization: Bearer <token>'.", headers=CHALLENGE)
-        return None
+        world_id = request.match_info.get("world_id")
+        if world_id is None:
+            if not worlds.opens(worlds.default, token):
+                raise ProblemError(401, "unauthorized", "Test control needs the admin token as "
+                                   "'Authorization: Bearer <token>'.", headers=CHALLENGE)
+            return worlds.default, None
+        state = worlds.get(world_id)
+        server = route.name in MANAGEMENT and worlds.is_server_token(token)
+        if state is not None and (worlds.opens(state, token) or server):
+            return state, None
+        if server:  # the server's token may learn that a world is not there
+            missing = world_not_found(world_id)
+            raise ProblemError(missing.status, missing.code, missing.message)
+        raise ProblemError(401, "unauthorized", f"The control routes of world {world_id!r} need that world's own "
+                           "admin token (the admin_token POST /_sim/worlds answered) as 'Authorization: Bearer "
+                           "<token>'.", headers=CHALLENGE)

@@ -15,7 +15,7 @@ from aiohttp import web
 from ..durable.store import StoreError
 from ..profile import builtin_profiles, load_profile
 from ..simulation import Simulation
-from .app import OPENED, STATE, create_app, execute
+from .app import OPENED, STATE, WORLDS, create_app, execute
 
 SHUTDOWN_GRACE = 2.0  # seconds
 
@@ -29,7 +29,8 @@ async def run(args: Any) -> int:
         token = secrets.token_urlsafe(18)
     try:
         app = create_app(sim, admin_token=token, test_control=not args.no_test_control, clock=args.clock,
-                         rate=args.rate, db=args.db, db_sync=args.db_sync)
+                         rate=args.rate, db=args.db, db_sync=args.db_sync,
+                         max_worlds=getattr(args, "max_worlds", 100), world_ttl=getattr(args, "world_ttl", 3600.0))
     except StoreError as exc:
         print(f"carriersim: error: {exc}", file=sys.stderr)
         return 1
@@ -39,6 +40,9 @@ async def run(args: Any) -> int:
     if opened is not None and opened["snapshot"] is not None:
         fleet_note = (f"; world restored from {args.db}: snapshot #{opened['snapshot']} and {opened['replayed']} "
                       f"journal entries in {opened['seconds']} s")
+        others = len(app[WORLDS].created())
+        if others:
+            fleet_note += f"; {others} more world{'s' * (others > 1)} from {args.db}.worlds/"
     elif args.fleet:
         built = execute(state, "generate_fleet", {"cards": args.fleet, "accounts": max(1, args.fleet // 50),
                                                   "seed": args.seed})

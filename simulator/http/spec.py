@@ -154,6 +154,21 @@ SCHEMAS: dict[str, S] = {
     "Restored": obj({"snapshot": {"type": "integer"}, "now": DATETIME}, ["snapshot", "now"], extra=True),
     "Rewound": obj({"to": DATETIME, "snapshot": {"type": "integer"}, "now": DATETIME}, ["to", "snapshot", "now"],
                    extra=True),
+    "World": obj({"id": {"type": "string"}, "created": DATETIME,
+                  "clock": obj({"now": DATETIME, "mode": {"enum": ["frozen", "accelerated"]},
+                                "rate": {"type": "number"}}, ["now", "mode", "rate"], extra=True),
+                  "carriers": {"type": "array", "items": {"type": "string"}}, "accounts": {"type": "integer"},
+                  "cards": {"type": "integer"}, "durable": {"type": "boolean"},
+                  "ttl": {"type": ["number", "null"], "description": "idle seconds (real time) before deletion"},
+                  "expires_in": {"type": ["integer", "null"]},
+                  "control": {"type": "string", "description": "where the world's test control is mounted"}},
+                 ["id", "clock", "control"], extra=True),
+    "WorldList": items_of("World"),
+    "NewWorld": obj({"id": {"type": "string"}, "admin_token": {"type": "string",
+                                                               "description": "this world's own /_sim token"},
+                     "control": {"type": "string"}, "clock": {"type": "object"},
+                     "fleet": {"type": "object", "description": "with fleet: the accounts and their keys"}},
+                    ["id", "admin_token", "control", "clock"], extra=True),
     "Fault": obj({"id": {"type": "string"}, "method": {"type": "string"}, "route": {"type": "string"},
                   "latency_ms": {"type": "integer"}, "error_rate": {"type": "number"}, "status": {"type": "integer"},
                   "seed": {"type": "integer"}}, ["id", "route"], extra=True),
@@ -197,6 +212,20 @@ BODIES: dict[str, S] = {
     "FaultRequest": _body("create_fault", omit=()),
     "ResetRequest": _body("reset", omit=()),
     "SnapshotRequest": obj({"name": SNAPSHOT_NAME}, ["name"]),
+    "NewWorldRequest": obj({
+        "seed": {"type": "integer", "description": "default: the server's seed"},
+        "start": {"type": "string", "minLength": 1, "maxLength": 64,
+                  "description": "the simulated start time, ISO-8601 (default: the default world's clock)"},
+        "profiles": {"type": "array", "minItems": 1, "maxItems": 32, "items": {"oneOf": [
+            {"type": "string", "minLength": 1, "maxLength": 64, "description": "a carrier id the server has"},
+            {"type": "object", "description": "a carrier profile document (profile.schema.json)"}]},
+            "description": "the world's carriers (default: the server's)"},
+        "fleet": {"type": "integer", "minimum": 0, "maximum": 200_000, "description": "cards to generate"},
+        "clock": obj({"mode": {"enum": ["frozen", "accelerated"]},
+                      "rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 31_536_000}}),
+        "ttl": {"type": "integer", "minimum": 1, "maximum": 30 * 86400,
+                "description": "idle seconds (real time) before the world is deleted (default: --world-ttl)"},
+    }),
     "RewindRequest": obj({"to": {"type": "string", "minLength": 1, "maxLength": 64,
                                  "description": "a simulated time on the current timeline, ISO-8601"}}, ["to"]),
 }
@@ -396,6 +425,16 @@ OPERATIONS: tuple[Operation, ...] = (
               control=True, tag="control", errors=()),
     Operation("resetWorld", "POST", "/_sim/reset", "Start a new, empty world", "Clock", body="ResetRequest",
               control=True, tag="control", errors=(422,)),
+    # ------------------------------------------------------------------ worlds
+    Operation("createWorld", "POST", "/_sim/worlds", "A new, isolated world with its own clock, keys and admin "
+              "token; its test control is /_sim/worlds/{id}/… (every /_sim route)", "NewWorld", status=201,
+              body="NewWorldRequest", control=True, tag="worlds", errors=(409, 422)),
+    Operation("listWorlds", "GET", "/_sim/worlds", "The worlds on this server, the default one first", "WorldList",
+              control=True, tag="worlds", errors=()),
+    Operation("getWorld", "GET", "/_sim/worlds/{world_id}", "One world (its own token or the server's)", "World",
+              control=True, tag="worlds", errors=(404,)),
+    Operation("deleteWorld", "DELETE", "/_sim/worlds/{world_id}", "Delete a world and its data", None, status=204,
+              control=True, tag="worlds", errors=(404, 409)),
     # ------------------------------------------------------------------ durable state (--db)
     Operation("createSnapshot", "POST", "/_sim/snapshots", "Save the world under a name", "Snapshot", status=201,
               body="SnapshotRequest", control=True, tag="snapshots", errors=(409, 422)),
@@ -427,7 +466,8 @@ ENGINE_OPERATION = {
 }
 _PARAM_SCHEMAS = {"iccid": {"type": "string", "minLength": 1, "maxLength": 40}, "carrier": {"type": "string"},
                   "pool_id": {"type": "string"}, "job_id": {"type": "string"}, "webhook_id": {"type": "string"},
-                  "account_id": {"type": "string"}, "name": {"type": "string", "minLength": 1, "maxLength": 64}}
+                  "account_id": {"type": "string"}, "world_id": {"type": "string", "minLength": 1, "maxLength": 64},
+                  "name": {"type": "string", "minLength": 1, "maxLength": 64}}
 _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content", 400: "Malformed request",
                 401: "Missing or unknown credentials", 402: "Balance too low (BILL-1)", 404: "Not found (or not "
                 "yours: PLAN-3)", 409: "Refused in the current state", 413: "Body too large",
@@ -493,7 +533,10 @@ def openapi(version: str = "0.1.0") -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "carriersim native API", "version": version,
                  "description": "A fake multi-carrier IoT connectivity platform with a clock you can move. "
-                                "Errors are RFC 9457 problem documents with a stable `code`."},
+                                "Errors are RFC 9457 problem documents with a stable `code`. One server holds "
+                                "many isolated worlds (POST /_sim/worlds): an API key reaches its own world, and "
+                                "every /_sim route of a world is also served under /_sim/worlds/{world_id}, "
+                                "behind that world's own admin token."},
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {

@@ -5,6 +5,10 @@ the same keys; they are stored hashed, and looked up by their hash, so a dump of
 Each reset starts a new generation: the new world's accounts have the ids the old ones had (``acc-0001`` …), and
 without the generation their keys would be the old keys too, so a client left over from before the reset would
 quietly act on the new world's account.
+
+A world other than the server's default one (``worlds``) names itself in its keys: ``csk_<world id>_<hex>``, derived
+from the world id as well, so keys are unique across worlds and the key alone says which world it opens
+(``Worlds.for_key``). The default world's keys keep their old form (``csk_<hex>``: no ``w`` after the prefix).
 """
 
 from __future__ import annotations
@@ -15,16 +19,19 @@ import secrets
 
 
 class KeyRing:
-    def __init__(self, seed: int, generation: int = 0) -> None:
+    def __init__(self, seed: int, generation: int = 0, world: str | None = None) -> None:
         self.generation = generation
+        self.world = world  # None: the default world
         self._seed = str(seed).encode() if generation == 0 else f"{seed}/{generation}".encode()
+        if world is not None:
+            self._seed = f"{world}:".encode() + self._seed
         self._by_hash: dict[str, str] = {}
         self._issued = 0
 
     def issue(self, account_id: str) -> str:
         self._issued += 1
         raw = hmac.new(self._seed, f"{account_id}:{self._issued}".encode(), hashlib.sha256).hexdigest()[:32]
-        key = f"csk_{raw}"
+        key = f"csk_{raw}" if getattr(self, "world", None) is None else f"csk_{self.world}_{raw}"
         self._by_hash[self._hash(key)] = account_id
         return key
 
@@ -34,6 +41,15 @@ class KeyRing:
     @staticmethod
     def _hash(key: str) -> str:
         return hashlib.sha256(_raw(key)).hexdigest()
+
+
+def world_of_key(key: str) -> str | None:
+    """The world a key names (None: the default world's form, or no key of ours)."""
+    if key.startswith("csk_w"):
+        world, sep, _ = key[4:].partition("_")
+        if sep:
+            return world
+    return None
 
 
 def _raw(text: str) -> bytes:

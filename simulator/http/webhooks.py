@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -75,6 +76,9 @@ class WebhookHub:
         self._count = 0
         self._session: aiohttp.ClientSession | None = None
         self._running = False
+        self.busy: Callable[[], bool] = lambda: False  # the world is being changed in a worker thread: wait
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
 
     # ------------------------------------------------------------------ registry
 
@@ -92,7 +96,19 @@ class WebhookHub:
     def _add(self, sub: Subscription) -> None:
         self.subs[sub.id] = sub
         if self._running:
+            self._on_loop(self._spawn, sub)
+
+    def _spawn(self, sub: Subscription) -> None:
+        if self._running and self.subs.get(sub.id) is sub and sub.task is None:
             sub.task = asyncio.get_running_loop().create_task(self._worker(sub))
+
+    def _on_loop(self, fn: Callable[..., object], *args: Any) -> None:
+        """Run ``fn`` in the event loop's thread: a long command (an advance, a restore) runs in a worker thread,
+        and asyncio's tasks and events may only be touched from the loop's own."""
+        if self._loop is not None and threading.get_ident() != self._loop_thread:
+            self._loop.call_soon_threadsafe(fn, *args)
+        else:
+            fn(*args)
 
     def restore(self, records: list[dict[str, Any]], count: int) -> None:
         """Subscriptions as a snapshot had them (delivery resumes from each one's cursor)."""
@@ -112,22 +128,31 @@ class WebhookHub:
             return False
         del self.subs[sub_id]
         if sub.task is not None:
-            sub.task.cancel()
+            self._on_loop(sub.task.cancel)
         return True
 
     def notify(self) -> None:
         """New events may exist: wake every worker (cheap; called after each command)."""
-        for sub in self.subs.values():
+        if self.subs:
+            self._on_loop(self._wake_all)
+
+    def _wake_all(self) -> None:
+        for sub in list(self.subs.values()):
             sub.wake.set()
 
     # ------------------------------------------------------------------ delivery
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        self.start_now()
+
+    def start_now(self) -> None:
+        """Start delivering (inside the running event loop); the HTTP session opens at the first delivery, so an
+        idle world costs no connection pool."""
         self._running = True
+        self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         for sub in self.subs.values():
             if sub.task is None:
-                sub.task = asyncio.get_running_loop().create_task(self._worker(sub))
+                sub.task = self._loop.create_task(self._worker(sub))
 
     async def stop(self) -> None:
         self._running = False
@@ -163,6 +188,9 @@ class WebhookHub:
 
     async def _step(self, sub: Subscription) -> None:
         """Deliver the next pending events (up to 100, in order), or wait for a wake-up when there are none."""
+        if self.busy():  # a long advance runs in a worker thread: read the world once it has settled
+            await asyncio.sleep(0.05)
+            return
         events, next_cursor = account_events(self._get_sim(), sub.account_id, sub.cursor, 100)
         if not events:
             sub.cursor = next_cursor
@@ -181,7 +209,8 @@ class WebhookHub:
         while True:
             attempt += 1
             try:
-                assert self._session is not None
+                if self._session is None:
+                    self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
                 headers = {"Content-Type": "application/json", "Carriersim-Event": event["kind"],
                            "Carriersim-Delivery": str(event["seq"]),
                            SIGNATURE_HEADER: sign(sub.secret, body, int(time.time()))}

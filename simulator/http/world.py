@@ -130,7 +130,8 @@ class ServerWorld:
         sim = Simulation(seed=old.seed if seed is None else seed, start=when, timezone=str(old.tz),
                          profiles=[old.profile(c) for c in old.carrier_ids()])
         state.sim = sim
-        state.keys = KeyRing(sim.seed, state.keys.generation + 1)  # the old world's keys open nothing in the new one
+        # the old world's keys open nothing in the new one; a named world's keys keep naming it
+        state.keys = KeyRing(sim.seed, state.keys.generation + 1, getattr(state.keys, "world", None))
         state.idempotency.clear()
         state.faults.clear()
         state.batch_jobs.clear()

@@ -20,6 +20,7 @@ from carriersim.simulator.http.api import Api, Route
 from carriersim.simulator.http.app import OPENED, STATE, Ctx, ServerState, default_apis
 from carriersim.simulator.http.problems import ProblemError
 from carriersim.simulator.http.ratelimit import RateLimit
+from carriersim.simulator.http.worlds import Worlds
 
 from .apihelp import account, card, ok, open_active
 
@@ -37,16 +38,16 @@ class TinyApi(Api):
         yield Route("GET", "/tiny/sims/{iccid}", "tinyGet", self.get)
         yield Route("POST", "/tiny/sims/{iccid}/off", "tinyOff", self.off)
 
-    def authenticate(self, request: web.Request, state: ServerState) -> str | None:
+    def authenticate(self, request: web.Request, worlds: Worlds, route: Route) -> tuple[ServerState, str]:
         scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
         try:
             key = base64.b64decode(encoded).decode().partition(":")[2] if scheme == "Basic" else ""
         except ValueError:
             key = ""
-        account = state.keys.account_for(key) if key else None
-        if account is None:
+        found = worlds.for_key(key) if key else None  # the key says which world and account
+        if found is None:
             raise ProblemError(401, "auth", "bad credentials")
-        return account
+        return found
 
     def get(self, ctx: Ctx) -> dict[str, Any]:
         c = ctx.sim.card(ctx.params["iccid"], ctx.caller)
