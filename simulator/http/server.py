@@ -21,15 +21,18 @@ SHUTDOWN_GRACE = 2.0  # seconds
 
 
 async def run(args: Any) -> int:
-    sim = Simulation(seed=args.seed, start=args.start, profiles=builtin_profiles() + [load_profile(p)
-                                                                                      for p in args.profile])
+    from .dialects import dialect_apis, dialect_profiles
+
+    dialects = dialect_apis(dict.fromkeys(getattr(args, "dialect", None) or []))
+    sim = Simulation(seed=args.seed, start=args.start, profiles=builtin_profiles() + dialect_profiles(dialects)
+                     + [load_profile(p) for p in args.profile])
     token = args.admin_token or os.environ.get("CARRIERSIM_ADMIN_TOKEN") or None  # empty: none given
     generated = token is None and not args.no_test_control
     if generated:
         token = secrets.token_urlsafe(18)
     try:
         app = create_app(sim, admin_token=token, test_control=not args.no_test_control, clock=args.clock,
-                         rate=args.rate, db=args.db, db_sync=args.db_sync)
+                         rate=args.rate, db=args.db, db_sync=args.db_sync, dialects=dialects)
     except StoreError as exc:
         print(f"carriersim: error: {exc}", file=sys.stderr)
         return 1

@@ -75,6 +75,7 @@ class WebhookHub:
         self._count = 0
         self._session: aiohttp.ClientSession | None = None
         self._running = False
+        self.listeners: list[Callable[[], None]] = []  # more to wake after each command (dialect callbacks)
 
     # ------------------------------------------------------------------ registry
 
@@ -119,6 +120,8 @@ class WebhookHub:
         """New events may exist: wake every worker (cheap; called after each command)."""
         for sub in self.subs.values():
             sub.wake.set()
+        for listener in self.listeners:
+            listener()
 
     # ------------------------------------------------------------------ delivery
 

@@ -1,0 +1,54 @@
+"""Dialect credentials: who a carrier API's username and secret are, in one small function (``account_for``), so
+that routing keys to worlds later changes one place.
+
+A dialect's secret is the account's native API key (any key issued for it: ``POST /_sim/accounts`` and the fleet
+generator hand them out); its username is derived from the account id, the world's seed and its key generation
+(so a reset world's usernames are new, like its keys): Twilio's Account SID (``AC`` + 32 hex), Control Center's
+username (the account id). A username that does not go with the key opens nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..app import ServerState
+
+
+def username(state: "ServerState", dialect: str, account_id: str) -> str:
+    if dialect == "twilio":
+        seed = f"{state.sim.seed}/{state.keys.generation}:{account_id}".encode()
+        return "AC" + hashlib.sha256(seed).hexdigest()[:32]
+    return account_id
+
+
+def credentials(state: "ServerState", dialect: str, account_id: str, api_key: str) -> dict[str, str]:
+    """What ``createAccount`` adds for a mounted dialect, beside the native key."""
+    if dialect == "twilio":
+        return {"account_sid": username(state, dialect, account_id), "auth_token": api_key}
+    return {"username": username(state, dialect, account_id), "api_key": api_key}
+
+
+def basic(header: str | None) -> tuple[str, str] | None:
+    """The user and password of an HTTP Basic ``Authorization`` header."""
+    scheme, _, encoded = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, sep, secret = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return (user, secret) if sep else None
+
+
+def account_for(state: "ServerState", dialect: str, header: str | None) -> str | None:
+    """The account a dialect request's Basic credentials name, or None."""
+    pair = basic(header)
+    if pair is None or not pair[1]:
+        return None
+    account = state.keys.account_for(pair[1])
+    if account is None or pair[0] != username(state, dialect, account):
+        return None
+    return account
