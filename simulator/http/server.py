@@ -24,6 +24,12 @@ async def run(args: Any) -> int:
     from .dialects import dialect_apis, dialect_profiles
 
     dialects = dialect_apis(dict.fromkeys(getattr(args, "dialect", None) or []))
+    tps = getattr(args, "jasper_tps", None)
+    if tps:
+        from .ratelimit import RateLimit
+        for api in dialects:
+            if api.name == "jasper":
+                api.rate_limit = RateLimit(rate=tps, burst=max(1, int(tps)))
     sim = Simulation(seed=args.seed, start=args.start, profiles=builtin_profiles() + dialect_profiles(dialects)
                      + [load_profile(p) for p in args.profile])
     token = args.admin_token or os.environ.get("CARRIERSIM_ADMIN_TOKEN") or None  # empty: none given

@@ -4,22 +4,27 @@ format (paths, auth, paging, status values, error shapes, limits) so a platform'
 Each dialect is one ``Api`` plug-in (``api.Api``) in its own module: a route table, a state mapping table and
 renderers; its writes are operations of the operation table run through ``ctx.run`` (journaled, replayed), so the
 rules stay the engine's. Dialects are mounted only when asked (``carriersim serve --dialect twilio``,
-``create_app(dialects=["twilio"])``): the default server answers exactly what it always did.
+``create_app(dialects=["twilio", "jasper"])``): the default server answers exactly what it always did.
 
 * ``twilio`` — Twilio Super SIM (``/twilio/v1/Sims…``), serving the shipped ``supersim`` profile.
+* ``jasper`` — Cisco IoT Control Center REST (``/rws/api/v1/devices…``), serving ``cucc`` (China Unicom's platform
+  is a Control Center instance).
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
-NAMES = ("twilio",)
+NAMES = ("twilio", "jasper")
 
 
 def make(name: str, **options: Any) -> Any:
     if name == "twilio":
         from .twilio import TwilioApi
         return TwilioApi(**options)
+    if name == "jasper":
+        from .jasper import JasperApi
+        return JasperApi(**options)
     raise ValueError(f"Unknown dialect {name!r}; known: {', '.join(NAMES)}.")
 
 
