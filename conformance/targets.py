@@ -40,4 +40,4 @@ def resolve(spec: str | None, admin_token: str | None = None) -> Target:
 def isolated_per_process(spec: str | None) -> bool:
     """Whether separate worker processes get separate worlds (a server has one world: its runs cannot overlap)."""
     spec = spec or os.environ.get(TARGET_ENV) or "inprocess"
-    return not spec.startswith(("http://", "https://"))
+    return "://" not in spec  # a server (http://…, twilio+http://…) has one world

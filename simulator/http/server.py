@@ -23,7 +23,11 @@ SHUTDOWN_GRACE = 2.0  # seconds
 async def run(args: Any) -> int:
     from .dialects import dialect_apis, dialect_profiles
 
-    dialects = dialect_apis(dict.fromkeys(getattr(args, "dialect", None) or []))
+    try:
+        dialects = dialect_apis(dict.fromkeys(getattr(args, "dialect", None) or []))
+    except ValueError as exc:
+        print(f"carriersim: error: --dialect: {exc}", file=sys.stderr)
+        return 2
     tps = getattr(args, "jasper_tps", None)
     if tps:
         from .ratelimit import RateLimit

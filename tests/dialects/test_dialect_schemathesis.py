@@ -41,8 +41,8 @@ def live() -> Iterator[dict[str, Any]]:
         iccids = [requests.post(server.url + "/v1/cards", json={"carrier": "cucc", "plan": "CUCC-M50"},
                                 headers=native).json()["iccid"] for _ in range(3)]
         KNOWN.update(sid=sids + ["IoT-Fleet-250MB"], iccid=iccids)
-        assert requests.get(server.url + "/twilio/openapi.json").json() == twilio_spec.document()
-        assert requests.get(server.url + "/rws/api/openapi.json").json() == jasper_spec.document()
+        assert requests.get(server.url + "/twilio/openapi.json").json()["paths"] == twilio_spec.document()["paths"]
+        assert requests.get(server.url + "/rws/api/openapi.json").json()["paths"] == jasper_spec.document()["paths"]
         yield {"url": server.url, "twilio": (tw["account_sid"], tw["auth_token"]), "jasper": (cc["username"],
                                                                                             cc["api_key"])}
 

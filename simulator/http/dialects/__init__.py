@@ -18,7 +18,11 @@ from typing import Any, Iterable
 NAMES = ("twilio", "jasper")
 
 
-def make(name: str, **options: Any) -> Any:
+def make(spec: str, **options: Any) -> Any:
+    """A dialect from ``NAME`` or ``NAME=CARRIER,CARRIER`` (the carriers whose cards it serves)."""
+    name, _, carriers = spec.partition("=")
+    if carriers:
+        options.setdefault("carriers", tuple(c.strip() for c in carriers.split(",") if c.strip()))
     if name == "twilio":
         from .twilio import TwilioApi
         return TwilioApi(**options)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("carriersim.dialects.jasper")
 PREFIX = "/rws/api"
 SCHEMA_NS = "http://api.jasperwireless.com/ws/schema"
+CODE_HEADER = "Carriersim-Code"  # on refusals by the rules: the engine's code (the body keeps CC's shape)
 
 #: engine state → Control Center status (a card swapped away reads REPLACED)
 STATUS: dict[State, str] = {
@@ -112,7 +113,9 @@ class JasperApi(Api):
 
     def openapi(self) -> dict[str, Any]:
         from .jasper_spec import document
-        return document()
+        doc = document()
+        doc["info"]["x-carriersim-carriers"] = list(self.carriers)  # whose cards it serves (for targets)
+        return doc
 
     def mount(self, app: web.Application) -> None:
         super().mount(app)
@@ -163,6 +166,7 @@ class JasperApi(Api):
             status, code = 503, "50000001"
             if "retry_after" in exc.detail:
                 headers = {"Retry-After": str(max(int(exc.detail["retry_after"]), 1))}
+        headers = {**(headers or {}), CODE_HEADER: exc.code}
         return self._error(status, code, exc.message, headers)
 
     def rate_limited(self, wait: float) -> ProblemError:
@@ -316,19 +320,18 @@ class JasperApi(Api):
         if target is not None and target not in STATUSES:
             raise CcError(400, "10000006", f"Invalid status {target!r}")
         current = self.status(card)
-        if target is not None and target != current:
+        if target is not None:  # the rules decide, the current status included (a second stop is refused)
             if target == "DEACTIVATED":
                 ctx.run("suspend", {"iccid": card.iccid})
             elif target == "ACTIVATED" and current in ("INVENTORY", "TEST_READY", "ACTIVATION_READY"):
                 ctx.run("activate", {"iccid": card.iccid})
-            elif target == "ACTIVATED" and current == "DEACTIVATED":
+            elif target == "ACTIVATED":
                 ctx.run("resume", {"iccid": card.iccid})
             else:  # RETIRED needs the cancellation document CC has no field for: reach it through /v1
                 raise CcError(400, "20000012", f"Status change from {current} to {target} is not allowed")
-            if self.status(ctx.sim.card(card.iccid, ctx.caller)) != target:
-                raise CcError(400, "20000012", f"Status change from {current} to {target} is not allowed")
+            # (a resumed manual stop may leave the card DEACTIVATED for another reason: the edit still happened)
         pending = False
-        if body.get("ratePlan") and body["ratePlan"] != card.plan:
+        if body.get("ratePlan"):  # the rules decide (back to the current plan while a change is pending …)
             ctx.run("change_plan", {"iccid": card.iccid, "plan": body["ratePlan"]})
             pending = True
         for name in LABELS:

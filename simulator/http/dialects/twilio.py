@@ -39,6 +39,7 @@ PROFILE = "supersim"
 PREFIX = "/twilio"
 UNIQUE_NAME = "twilio.unique_name"
 SCHEDULED = "twilio.scheduled_until"  # epoch seconds: the SIM reads `scheduled` until the clock passes it
+CODE_HEADER = "Carriersim-Code"  # on refusals by the rules: the engine's code (the body keeps Twilio's shape)
 BASE = "__base__"  # the query key under which the request's own origin + mount reaches the handlers
 
 #: engine state → Super SIM status (inventory cards are not registered: 404)
@@ -120,7 +121,9 @@ class TwilioApi(Api):
 
     def openapi(self) -> dict[str, Any]:
         from .twilio_spec import document
-        return document()
+        doc = document()
+        doc["info"]["x-carriersim-carriers"] = list(self.carriers)  # whose cards it serves (for targets)
+        return doc
 
     def mount(self, app: web.Application) -> None:
         super().mount(app)
@@ -178,6 +181,7 @@ class TwilioApi(Api):
             status, code = 503, 20503
             if "retry_after" in exc.detail:
                 headers = {"Retry-After": str(max(int(exc.detail["retry_after"]), 1))}
+        headers = {**(headers or {}), CODE_HEADER: exc.code}
         return self._error(status, code, exc.message, headers)
 
     def rate_limited(self, wait: float) -> ProblemError:
@@ -286,10 +290,17 @@ class TwilioApi(Api):
             raise TwilioError(409, 83003, "The Super SIM is already in your account")
         if code != registration_code(iccid):
             raise TwilioError(400, 83002, "The Super SIM cannot be registered: wrong RegistrationCode")
-        carrier = self.carriers[0]
+        carrier = self.carrier_of(ctx, iccid)
         plan = ctx.sim.plans(carrier)[0]  # the default Fleet
         ctx.run("open_card", {"carrier": carrier, "plan": plan.code, "iccid": iccid, "auto_suspend": True})
         return 201, self.sim_view(ctx, ctx.sim.card(iccid, ctx.caller))
+
+    def carrier_of(self, ctx: "Ctx", iccid: str) -> str:
+        """The served carrier whose ICCID ranges the SIM's number is in (the first served one otherwise)."""
+        for carrier in self.carriers:
+            if any(iccid.startswith(p) for p in ctx.sim.profile(carrier).iccid_prefixes):
+                return carrier
+        return self.carriers[0]
 
     def list_sims(self, ctx: "Ctx") -> dict[str, Any]:
         q = ctx.query
@@ -334,20 +345,20 @@ class TwilioApi(Api):
             raise TwilioError(400, 20001, "A UniqueName cannot look like a Sim sid")
         asynchronous = False
         current = STATUS.get(card.state, "inactive")
-        if status is not None and status != current:
+        if status is not None:  # the rules decide, the current status included (a second stop is refused)
             if status == "ready":
-                raise TwilioError(409, 83010, f"The Super SIM cannot move from {current} to ready")
-            if status == "inactive":
+                if current != "ready":  # only the carrier's test allowance is `ready`: not settable
+                    raise TwilioError(409, 83010, f"The Super SIM cannot move from {current} to ready")
+            elif status == "inactive":
                 ctx.run("suspend", {"iccid": card.iccid})
             elif card.state in (State.READY, State.TESTING):
                 ctx.run("activate", {"iccid": card.iccid})
             else:
                 ctx.run("resume", {"iccid": card.iccid})
-            if STATUS.get(ctx.sim.card(card.iccid, ctx.caller).state) != status:
-                # the rules resumed the manual stop but another reason holds (quota, arrears …): not reachable
-                raise TwilioError(409, 83010, f"The Super SIM cannot move from {current} to {status}")
-            asynchronous = True
-        if plan is not None and plan.code != card.plan:
+            # (a resumed manual stop may leave the SIM inactive for another reason — quota, arrears …: the
+            # update still happened, and the SIM reads what the rules made of it)
+            asynchronous = status != "ready"
+        if plan is not None:  # the rules decide (back to the current Fleet while a change is pending …)
             ctx.run("change_plan", {"iccid": card.iccid, "plan": plan.code})
             asynchronous = True
         if name is not None:
@@ -429,10 +440,12 @@ class TwilioApi(Api):
     def stock(self, ctx: "Ctx") -> tuple[int, dict[str, Any]]:
         """``POST /_sim/dialects/twilio/stock {"count": n}``: n unregistered SIMs of the dialect's carrier, with
         the registration codes printed on them."""
-        count = ctx.body.get("count", 1)
+        count, carrier = ctx.body.get("count", 1), ctx.body.get("carrier", self.carriers[0])
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10_000:
             raise TwilioError(400, 20001, "count must be an integer from 1 to 10000")
-        iccids = ctx.run("add_inventory", {"carrier": self.carriers[0], "count": count})
+        if carrier not in self.carriers:
+            raise TwilioError(400, 20001, f"carrier must be one the dialect serves: {', '.join(self.carriers)}")
+        iccids = ctx.run("add_inventory", {"carrier": carrier, "count": count})
         return 201, {"sims": [{"iccid": i, "registration_code": registration_code(i)} for i in iccids]}
 
     # ------------------------------------------------------------------ callbacks
