@@ -445,6 +445,12 @@ class Simulation:
         """How many events the card's history holds, without reading them."""
         return len(self._card(account_id, iccid, command=False).events)
 
+    def last_changed(self, iccid: str, account_id: str | None = None) -> datetime:
+        """When anything last happened to the card: its last event's time (its opening if it has none)."""
+        card = self._card(account_id, iccid, command=False)
+        last = reads.events(self.engine, self.engine.events.read(card.events[-1:])) if card.events else []
+        return last[0].time if last else to_datetime(card.opened_at, self.tz)
+
     def ledger(self, iccid: str, account_id: str | None = None) -> list[rec.LedgerEntry]:
         return reads.ledger(self.engine, self._card(account_id, iccid, command=False))
 

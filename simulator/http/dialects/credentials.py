@@ -10,6 +10,7 @@ username (the account id). A username that does not go with the key opens nothin
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from typing import TYPE_CHECKING
 
@@ -19,9 +20,13 @@ if TYPE_CHECKING:
 
 def username(state: "ServerState", dialect: str, account_id: str) -> str:
     if dialect == "twilio":
-        seed = f"{state.sim.seed}/{state.keys.generation}:{account_id}".encode()
-        return "AC" + hashlib.sha256(seed).hexdigest()[:32]
+        return _account_sid(state.sim.seed, state.keys.generation, account_id)
     return account_id
+
+
+@functools.lru_cache(maxsize=4096)
+def _account_sid(seed: int, generation: int, account_id: str) -> str:
+    return "AC" + hashlib.sha256(f"{seed}/{generation}:{account_id}".encode()).hexdigest()[:32]
 
 
 def credentials(state: "ServerState", dialect: str, account_id: str, api_key: str) -> dict[str, str]:

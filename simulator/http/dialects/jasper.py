@@ -50,6 +50,7 @@ STATUSES = ("TEST_READY", "INVENTORY", "ACTIVATION_READY", "ACTIVATED", "DEACTIV
             "REPLACED")
 CUSTOM = tuple([f"accountCustom{i}" for i in range(1, 11)] + [f"operatorCustom{i}" for i in range(1, 6)]
                + [f"customerCustom{i}" for i in range(1, 6)])
+CUSTOM_KEYS = tuple((name, f"jasper.{name}") for name in CUSTOM)
 LABELS = (*CUSTOM, "deviceID", "modemID", "customer", "endConsumerId", "simNotes")
 EDITABLE = {"status", "ratePlan", "effectiveDate", *LABELS}
 
@@ -68,7 +69,8 @@ def cc_date(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     u = dt.astimezone(timezone.utc)
-    return u.strftime("%Y-%m-%d %H:%M:%S.") + f"{u.microsecond // 1000:03d}+0000"
+    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d} {u.hour:02d}:{u.minute:02d}:{u.second:02d}."
+            f"{u.microsecond // 1000:03d}+0000")
 
 
 def parse_date(text: str, name: str) -> datetime:
@@ -195,8 +197,7 @@ class JasperApi(Api):
 
     @staticmethod
     def updated(ctx: "Ctx", card: rec.Card) -> datetime:
-        history = ctx.sim.history(card.iccid)
-        return history[-1].time if history else card.opened_at
+        return ctx.sim.last_changed(card.iccid)
 
     def device(self, ctx: "Ctx", card: rec.Card) -> dict[str, Any]:
         labels = ctx.sim.labels(card.iccid)
@@ -207,8 +208,8 @@ class JasperApi(Api):
             "dateActivated": cc_date(card.activated_at), "dateAdded": cc_date(card.opened_at),
             "dateUpdated": cc_date(self.updated(ctx, card)), "dateShipped": None, "accountId": card.account,
             "fixedIPAddress": None, "fixedIpv6Address": None}
-        for name in CUSTOM:
-            out[name] = labels.get(f"jasper.{name}", "")
+        for name, key in CUSTOM_KEYS:
+            out[name] = labels.get(key, "")
         out.update({"simNotes": labels.get("jasper.simNotes"), "deviceID": labels.get("jasper.deviceID"),
                     "modemID": labels.get("jasper.modemID"), "globalSimType": "", "eid": None,
                     "simProfileId": None})
