@@ -226,3 +226,25 @@ async def test_control_center_writes_are_journaled_and_replay(aiohttp_client, tm
     assert client.app[OPENED]["replayed"] == 5
     d = await device(client, a, iccid)
     assert d["status"] == "DEACTIVATED" and d["accountCustom2"] == "x"
+
+
+async def test_an_edit_refused_half_way_keeps_and_journals_what_applied(aiohttp_client, tmp_path):
+    """status DEACTIVATED applies, then the plan change is refused (BILL-1: too little balance for it): the answer
+    is the refusal, the stop stays, and the journal holds it, so a replay rebuilds the same world."""
+    from carriersim.simulator.http.app import STATE
+    db = str(tmp_path / "cc.db")
+    client = await aiohttp_client(create_app(admin_token="admin", db=db, dialects=["jasper"]))
+    a = await account(client)
+    iccid = await open_card(client, a, active=True)
+    refused = await client.put(f"{CC}/devices/{iccid}", json={"status": "DEACTIVATED", "ratePlan": "CUCC-M2G"},
+                               headers=a["B"])
+    assert refused.status == 400 and refused.headers["Carriersim-Code"] == "insufficient_balance"
+    assert (await device(client, a, iccid))["status"] == "DEACTIVATED"
+    st = client.app[STATE]
+    digest = st.sim.digest()
+    assert [e.op for e in st.durability.store.entries(0)][-1] == "suspend"
+    st.durability.store.close()
+    st.durability = None
+    await client.close()
+    client = await aiohttp_client(create_app(admin_token="admin", db=db, dialects=["jasper"]))
+    assert client.app[STATE].sim.digest() == digest
