@@ -248,3 +248,24 @@ async def test_an_edit_refused_half_way_keeps_and_journals_what_applied(aiohttp_
     await client.close()
     client = await aiohttp_client(create_app(admin_token="admin", db=db, dialects=["jasper"]))
     assert client.app[STATE].sim.digest() == digest
+
+
+async def test_a_reset_ends_the_push_registrations_of_the_old_world(aiohttp_client, aiohttp_server):
+    got: list[str] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        got.append(await request.text())
+        return web.Response()
+    receiver = web.Application()
+    receiver.router.add_post("/push", receive)
+    server = await aiohttp_server(receiver)
+    client = await jasper(aiohttp_client)
+    a = await account(client)
+    await ok(await client.post("/_sim/dialects/jasper/push", json={
+        "account": a["id"], "url": str(server.make_url("/push")), "format": "json"}, headers=ADMIN), 201)
+    await ok(await client.post("/_sim/reset", json={"seed": 1}, headers=ADMIN))
+    b = await account(client)  # the new world's first account has the old one's id
+    assert b["id"] == a["id"]
+    await open_card(client, b, active=True)
+    await asyncio.sleep(0.3)
+    assert got == []

@@ -353,7 +353,7 @@ class JasperApi(Api):
         secret = hmac.new(str(ctx.sim.seed).encode(), f"push:{len(self.pushes)}:{account}:{url}".encode(),
                           hashlib.sha256).hexdigest()[:32]
         self.pushes.append({"account": account, "url": url, "format": fmt, "secret": secret,
-                            "cursor": ctx.sim.event_count(), "sent": 0})
+                            "cursor": ctx.sim.event_count(), "sent": 0, "world": ctx.state.keys.generation})
         return 201, {"id": f"push-{len(self.pushes):04d}", "secret": secret}
 
     def wake(self) -> None:
@@ -405,6 +405,7 @@ class JasperApi(Api):
             while True:
                 await self._wake.wait()
                 self._wake.clear()
+                self.pushes = [p for p in self.pushes if p["world"] == state.keys.generation]  # a reset ends them
                 for push in self.pushes:
                     for message in self.push_events(state, push):
                         try:

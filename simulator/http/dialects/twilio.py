@@ -367,7 +367,8 @@ class TwilioApi(Api):
             ctx.run("set_label", {"iccid": card.iccid, "key": SCHEDULED, "value": str(ctx.sim.now + 1)})
             if body.get("CallbackUrl"):
                 self.pending.append({"account": ctx.caller, "iccid": card.iccid, "due": ctx.sim.now + 1,
-                                     "url": body["CallbackUrl"], "method": method, "base": ctx.query[BASE]})
+                                     "url": body["CallbackUrl"], "method": method, "base": ctx.query[BASE],
+                                     "world": ctx.state.keys.generation})
         return (202 if asynchronous else 200), self.sim_view(ctx, ctx.sim.card(card.iccid, ctx.caller))
 
     def billing_periods(self, ctx: "Ctx") -> dict[str, Any]:
@@ -476,6 +477,7 @@ class TwilioApi(Api):
                 await self._wake.wait()
                 self._wake.clear()
                 now = state.sim.now
+                self.pending = [p for p in self.pending if p["world"] == state.keys.generation]  # a reset ends them
                 due = [p for p in self.pending if p["due"] <= now]
                 self.pending = [p for p in self.pending if p["due"] > now]
                 for p in due:
