@@ -44,8 +44,10 @@ def isolated_per_process(spec: str | None, admin_token: str | None = None) -> bo
     it offers worlds of their own (``POST /_sim/worlds``: carriersim serve), else it has one world and its runs
     cannot overlap."""
     spec = spec or os.environ.get(TARGET_ENV) or "inprocess"
-    if not spec.startswith(("http://", "https://")):
+    if "://" not in spec:
         return True
+    if not spec.startswith(("http://", "https://")):
+        return False  # a dialect of a server (twilio+http://…) drives the server's default world
     from carriersim.scenarios.targets.http import HttpTarget
 
     target = HttpTarget(spec, admin_token=admin_token or os.environ.get(TOKEN_ENV))

@@ -77,7 +77,8 @@ def add_target_options(p: argparse.ArgumentParser, *, plugins: bool = False) -> 
     also = (", or plugin:NAME — an adapter registered under the 'carriersim.targets' entry point group "
             "(e.g. plugin:tinycmp; see conformance/examples/tinycmp)") if plugins else ""
     p.add_argument("--target", default=os.environ.get("CARRIERSIM_TARGET_URL", "inprocess"),
-                   help="inprocess (default), or a server's URL, e.g. http://127.0.0.1:8080"
+                   help="inprocess (default), a server's URL, e.g. http://127.0.0.1:8080, or one of its "
+                        "carrier dialects (twilio+http://…, jasper+http://…)"
                         f"{also} (default: $CARRIERSIM_TARGET_URL)")
     p.add_argument("--admin-token", default=os.environ.get("CARRIERSIM_ADMIN_TOKEN"),
                    help="the server's /_sim admin token (default: $CARRIERSIM_ADMIN_TOKEN)")

@@ -34,6 +34,7 @@ class LiveServer:
     _thread: threading.Thread | None = None
     _runner: web.AppRunner | None = None
     app: web.Application | None = None
+    dialects: tuple[Any, ...] = ()  # carrier dialects to mount (names or Api objects), with the profiles they serve
 
     def __enter__(self) -> "LiveServer":
         self.start()
@@ -51,7 +52,13 @@ class LiveServer:
             self._loop = loop
             asyncio.set_event_loop(loop)
             try:
-                self.app = create_app(Simulation(seed=self.seed), admin_token=self.admin_token,
+                sim = Simulation(seed=self.seed)
+                if self.dialects:
+                    from carriersim.simulator.http.dialects import dialect_apis, dialect_profiles
+                    from carriersim.simulator.profile import builtin_profiles
+                    self.dialects = tuple(dialect_apis(self.dialects))
+                    sim = Simulation(seed=self.seed, profiles=builtin_profiles() + dialect_profiles(self.dialects))
+                self.app = create_app(sim, admin_token=self.admin_token, dialects=list(self.dialects),
                                       max_worlds=self.max_worlds)
                 self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
                 loop.run_until_complete(self._runner.setup())

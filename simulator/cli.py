@@ -289,6 +289,12 @@ def build_parser(extensions: Iterable[Callable[[Any], None]] = ()) -> argparse.A
     srv.add_argument("--no-test-control", action="store_true", help="serve no /_sim routes at all")
     srv.add_argument("--profile", action="append", default=[], metavar="FILE",
                      help="also load this carrier profile (YAML); may repeat")
+    srv.add_argument("--dialect", action="append", default=[], metavar="NAME[=CARRIERS]",
+                     help="also serve a carrier's own API beside the native one (repeatable): twilio = Super SIM "
+                          "at /twilio/v1 (with the supersim profile), jasper = Control Center at /rws/api/v1 "
+                          "(cucc); =CARRIERS names the carriers it serves instead (twilio=cmcc,cucc)")
+    srv.add_argument("--jasper-tps", type=float, default=None, metavar="R",
+                     help="Control Center's per-account request rate (token bucket; default: no limit)")
     srv.add_argument("--access-log", action="store_true", help="log every request")
     srv.add_argument("--db", metavar="PATH", default=os.environ.get("CARRIERSIM_DB") or None,
                      help="keep state in this SQLite file (journal + snapshots; default: $CARRIERSIM_DB); without "

@@ -125,6 +125,10 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("add_to_pool", "Put a card in a pool", (_p("pool_id", {"type": "string"}, True),
                                                       _p("iccid", ICCID, True)), None, ("POOL-1",), "pools",
               card=False),
+    _card_op("set_label", "Set or remove a label of the card (a carrier API's own per-card field)",
+             _p("key", {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,31}\.[A-Za-z][A-Za-z0-9_]{0,63}$"}, True),
+             _p("value", {"type": ["string", "null"], "maxLength": 256}), _p("unique", BOOL),
+             rules=("PLAN-3",)),
     # ------------------------------------------------------------------ platform reads
     _card_op("card", "A card as its owner sees it", result="Card", rules=("PLAN-3",), write=False),
     _card_op("history", "A card's events", result="list[Event]", rules=("LIFE-4",), capability="history",
@@ -144,6 +148,9 @@ OPERATIONS: tuple[Operation, ...] = (
         _p("kb", {"type": "integer", "minimum": 0, "maximum": 10_000_000_000}),
         _p("region", {"type": "string", "minLength": 1, "maxLength": 32}), _p("imei", IMEI),
         result="UsageResult", rules=("QUOTA-1", "REG-1", "BIND-1", "ALERT-1"), capability="usage", scope="world"),
+    Operation("add_inventory", "Put unsold cards in a carrier's stock (LIFE-1 inventory); returns their ICCIDs",
+              (_p("carrier", CODE, True), _p("count", {"type": "integer", "minimum": 1, "maximum": 100_000})),
+              "list[str]", ("LIFE-1",), scope="world", card=False),
     Operation("start_maintenance", "Open a carrier's maintenance window", (
         _p("carrier", CODE, True), _p("until", TIME), _p("duration", DURATION), _p("stop_cards", BOOL)), None,
         ("MAINT-1",), "maintenance", scope="world", card=False),

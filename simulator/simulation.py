@@ -20,6 +20,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Iterable, Iterator
 
 from .batch_files import OPERATIONS, BatchFileError, read_batch
+from .card_facts import CardFacts
 from .clock import JobKind
 from .engine import DEFAULT_START, DEFAULT_TIMEZONE, Engine
 from .errors import SimError, bad_input, not_found
@@ -205,6 +206,7 @@ class Simulation:
         code = regions.normalise_region(region) if region is not None else None
         device = self._imei(imei) if imei is not None else None
         accepted, why = usage.report(self.engine, card, amount, code, device)
+        self.facts.on_usage(card.iccid, accepted, self.engine.now)  # usage by the hour, for carrier dialects
         return rec.UsageResult(card.iccid, accepted, amount - accepted, why, card.state, rec.Reasons.of(card.reasons))
 
     def start_maintenance(self, carrier: str, *, until: object = None, duration: object = None,
@@ -365,6 +367,39 @@ class Simulation:
         else:  # pragma: no cover - OPERATIONS and this dispatch are kept in step by a test
             raise bad_input(f"Unknown batch operation {operation!r}; use one of {', '.join(OPERATIONS)}.")
 
+    # ------------------------------------------------------------------ card facts the engine does not keep
+
+    @property
+    def facts(self) -> CardFacts:
+        """Labels and hourly usage (``card_facts``), created on first use (a snapshot from before has none)."""
+        facts = self.__dict__.get("_facts")
+        if facts is None:
+            facts = self.__dict__["_facts"] = CardFacts()
+        return facts
+
+    def set_label(self, account_id: str, iccid: str, key: str, value: str | None = None,
+                  unique: bool = False) -> None:
+        """Set (None: remove) a label of the owner's card (a carrier API's per-card field: Twilio's unique_name,
+        Control Center's custom fields). ``unique``: no other card of the account may carry the same value."""
+        card = self._card(account_id, iccid)
+        among = [c.iccid for c in self._account(account_id).cards] if unique else None
+        self.facts.set(card.iccid, key, value, among)
+
+    def labels(self, iccid: str, account_id: str | None = None) -> dict[str, str]:
+        return self.facts.get(self._card(account_id, iccid, command=False).iccid)
+
+    def find_labelled(self, account_id: str, key: str, value: str) -> str | None:
+        """The ICCID of the account's card labelled ``key`` = ``value`` (None if there is none)."""
+        for iccid in self.facts.find(key, value):
+            card = self.engine.by_iccid.get(iccid)
+            if card is not None and card.account_id == account_id:
+                return iccid
+        return None
+
+    def usage_kb(self, iccid: str, start: Instant, end: Instant, account_id: str | None = None) -> int:
+        """KB the network carried for the card in the hours starting in [start, end)."""
+        return self.facts.usage(self._card(account_id, iccid, command=False).iccid, int(start), int(end))
+
     # ------------------------------------------------------------------ observations (typed records)
 
     def card(self, iccid: str, account_id: str | None = None) -> rec.Card:
@@ -409,6 +444,12 @@ class Simulation:
     def history_length(self, iccid: str, account_id: str | None = None) -> int:
         """How many events the card's history holds, without reading them."""
         return len(self._card(account_id, iccid, command=False).events)
+
+    def last_changed(self, iccid: str, account_id: str | None = None) -> datetime:
+        """When anything last happened to the card: its last event's time (its opening if it has none)."""
+        card = self._card(account_id, iccid, command=False)
+        last = reads.events(self.engine, self.engine.events.read(card.events[-1:])) if card.events else []
+        return last[0].time if last else to_datetime(card.opened_at, self.tz)
 
     def ledger(self, iccid: str, account_id: str | None = None) -> list[rec.LedgerEntry]:
         return reads.ledger(self.engine, self._card(account_id, iccid, command=False))

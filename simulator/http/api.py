@@ -183,6 +183,7 @@ class Api:
         from .app import WORLDS, Ctx
 
         sim_time = state.sim.now
+        ctx: Ctx | None = None
         try:
             body = self.body(route, read)
             params = {k: v for k, v in request.match_info.items() if k != "world_id"}
@@ -191,10 +192,13 @@ class Api:
             started = time.perf_counter()
             result = route.handler(ctx)
             cost = time.perf_counter() - started  # what a replay of this command costs: the handler alone
-        except ProblemError as exc:
-            return self.render_problem(exc)
-        except SimError as exc:
-            return self.render_error(exc)
+        except (ProblemError, SimError) as exc:
+            # A handler that runs several operations (a dialect's edit of status and plan at once) may be refused
+            # after the first has applied: what did apply is journaled, so a replay rebuilds the same world.
+            if ctx is not None and ctx.commands and state.durability is not None:
+                for op_name, args in ctx.commands:
+                    state.durability.record(op_name, account, args, None, 0.0, sim_time)
+            return self.render_problem(exc) if isinstance(exc, ProblemError) else self.render_error(exc)
         finally:
             state.webhooks.notify()
         if isinstance(result, web.StreamResponse):

@@ -54,6 +54,7 @@ class ServerState:
     webhooks: WebhookHub = field(init=False)
     clock: ClockDriver = field(init=False)
     durability: Durability | None = None  # with --db: the journal and snapshots
+    dialects: list[str] = field(default_factory=list)  # the carrier dialects mounted (their credentials are handed out)
     id: str = "default"
     token_hash: str | None = None  # a created world's admin token, hashed (the default world: admin_token)
     ttl: float | None = None  # idle seconds (real time) before a created world is deleted; None: never
@@ -167,13 +168,21 @@ async def healthz(_: web.Request) -> web.Response:
 def create_app(sim: Simulation | None = None, *, admin_token: str | None = None, test_control: bool = True,
                clock: str = "frozen", rate: float = 86400.0, webhook_backoff: float = 0.5, db: str | None = None,
                db_sync: str = "normal", apis: list["Api"] | None = None, max_worlds: int = 100,
-               world_ttl: float = 3600.0) -> web.Application:
+               world_ttl: float = 3600.0, dialects: list[Any] | None = None) -> web.Application:
     """The carriersim HTTP application. ``test_control=False`` leaves ``/_sim`` out entirely. With ``db`` the
     world is rebuilt from that SQLite file (snapshot + journal) and every accepted command is journaled there;
     a file that is not a usable carriersim database raises ``StoreError`` before anything is written. Worlds
     made with ``POST /_sim/worlds`` (at most ``max_worlds``, each deleted after ``world_ttl`` idle seconds unless
     it asks for another ttl) keep their files beside it, in ``<db>.worlds/`` (``worlds``). ``apis`` are the APIs
-    to mount (default: ``default_apis``); add a plug-in API with ``[*default_apis(), MyApi()]``."""
+    to mount (default: ``default_apis``); add a plug-in API with ``[*default_apis(), MyApi()]``.
+    ``dialects``: carrier dialects to mount beside them, by name (``twilio``, ``jasper``) or as ``Api`` objects;
+    without ``sim``, the world then also has the profiles they serve (``dialects.dialect_profiles``)."""
+    from .dialects import dialect_apis, dialect_profiles
+
+    mounted = dialect_apis(dialects or [])
+    if sim is None and mounted:
+        from ..profile import builtin_profiles
+        sim = Simulation(profiles=builtin_profiles() + dialect_profiles(mounted))
     sim = sim or Simulation()
     app = web.Application(middlewares=[_last_resort], client_max_size=MAX_UPLOAD + 1024)
     state = new_state(sim, admin_token if test_control else None, clock=clock, rate=rate,
@@ -187,6 +196,10 @@ def create_app(sim: Simulation | None = None, *, admin_token: str | None = None,
     if db is not None:
         worlds.load()
     for api in (apis if apis is not None else default_apis(test_control)):
+        api.mount(app)
+    for api in mounted:
+        api.prepare(state)
+        state.dialects.append(api.name)
         api.mount(app)
     document = openapi()
     if not test_control:

@@ -51,7 +51,11 @@ def set_mode(ctx: "Ctx") -> dict[str, Any]:
 @handler("createAccount")
 def create_account(ctx: "Ctx") -> tuple[int, dict[str, Any]]:
     account, key = ctx.run("create_account", ctx.body)
-    return 201, {"account": views.account(ctx.sim.account(account)), "api_key": key}
+    answer = {"account": views.account(ctx.sim.account(account)), "api_key": key}
+    if ctx.state.dialects:  # only where dialects are mounted: the default server answers what it always did
+        from .dialects.credentials import credentials
+        answer["dialects"] = {d: credentials(ctx.state, d, account, key) for d in ctx.state.dialects}
+    return 201, answer
 
 
 @handler("createApiKey")
@@ -61,7 +65,12 @@ def create_key(ctx: "Ctx") -> tuple[int, dict[str, Any]]:
 
 @handler("generateFleet")
 def fleet(ctx: "Ctx") -> tuple[int, dict[str, Any]]:
-    return 201, ctx.run("generate_fleet", ctx.body)
+    built = ctx.run("generate_fleet", ctx.body)
+    if ctx.state.dialects:
+        from .dialects.credentials import credentials
+        for a in built["accounts"]:
+            a["dialects"] = {d: credentials(ctx.state, d, a["account"], a["api_key"]) for d in ctx.state.dialects}
+    return 201, built
 
 
 @handler("reportUsage")

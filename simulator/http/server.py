@@ -21,15 +21,28 @@ SHUTDOWN_GRACE = 2.0  # seconds
 
 
 async def run(args: Any) -> int:
-    sim = Simulation(seed=args.seed, start=args.start, profiles=builtin_profiles() + [load_profile(p)
-                                                                                      for p in args.profile])
+    from .dialects import dialect_apis, dialect_profiles
+
+    try:
+        dialects = dialect_apis(dict.fromkeys(getattr(args, "dialect", None) or []))
+    except ValueError as exc:
+        print(f"carriersim: error: --dialect: {exc}", file=sys.stderr)
+        return 2
+    tps = getattr(args, "jasper_tps", None)
+    if tps:
+        from .ratelimit import RateLimit
+        for api in dialects:
+            if api.name == "jasper":
+                api.rate_limit = RateLimit(rate=tps, burst=max(1, int(tps)))
+    sim = Simulation(seed=args.seed, start=args.start, profiles=builtin_profiles() + dialect_profiles(dialects)
+                     + [load_profile(p) for p in args.profile])
     token = args.admin_token or os.environ.get("CARRIERSIM_ADMIN_TOKEN") or None  # empty: none given
     generated = token is None and not args.no_test_control
     if generated:
         token = secrets.token_urlsafe(18)
     try:
         app = create_app(sim, admin_token=token, test_control=not args.no_test_control, clock=args.clock,
-                         rate=args.rate, db=args.db, db_sync=args.db_sync,
+                         rate=args.rate, db=args.db, db_sync=args.db_sync, dialects=dialects,
                          max_worlds=getattr(args, "max_worlds", 100), world_ttl=getattr(args, "world_ttl", 3600.0))
     except StoreError as exc:
         print(f"carriersim: error: {exc}", file=sys.stderr)

@@ -79,6 +79,7 @@ class WebhookHub:
         self.busy: Callable[[], bool] = lambda: False  # the world is being changed in a worker thread: wait
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
+        self.listeners: list[Callable[[], None]] = []  # more to wake after each command (dialect callbacks)
 
     # ------------------------------------------------------------------ registry
 
@@ -132,13 +133,15 @@ class WebhookHub:
         return True
 
     def notify(self) -> None:
-        """New events may exist: wake every worker (cheap; called after each command)."""
-        if self.subs:
+        """New events may exist: wake every worker and listener (cheap; called after each command)."""
+        if self.subs or self.listeners:
             self._on_loop(self._wake_all)
 
     def _wake_all(self) -> None:
         for sub in list(self.subs.values()):
             sub.wake.set()
+        for listener in self.listeners:
+            listener()
 
     # ------------------------------------------------------------------ delivery
 
