@@ -276,6 +276,9 @@ def build_parser(extensions: Iterable[Callable[[Any], None]] = ()) -> argparse.A
     srv.add_argument("--db-sync", choices=("normal", "full"), default="normal",
                      help="normal: every answered write survives the process being killed; full: also a power cut "
                           "(slower)")
+    srv.add_argument("--record", metavar="DIR", default=None,
+                     help="record the session (every request, world action and clock move, with the answers) "
+                          "into DIR; carriersim record export ID turns it into a scenario")
     srv.set_defaults(func=cmd_serve)
 
     snap = sub.add_parser("snapshot", help="save, restore, list, export or import snapshots of a --db file")

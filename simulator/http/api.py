@@ -14,6 +14,7 @@ engine operations (``Ctx.run``), so a write through any API replays the same.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -150,12 +151,31 @@ class Api:
             idem: tuple[str, str] | None = None) -> web.StreamResponse:
         """The synchronous heart of a request: validate, apply, journal, answer. No await in here, so it is
         atomic, and an accepted command is durable (with --db) before its answer exists."""
+        recording = state.recording
+        if recording is None or (route.method == "GET" and self.prefix == "/_sim"):
+            return self._run(request, state, route, account, read, idem, None)
+        trace: list[dict[str, Any]] = []
+        before = state.sim.iso(state.sim.now)
+        response = self._run(request, state, route, account, read, idem, trace)
+        if state.recording is recording and not route.path.startswith("/_sim/recordings"):
+            body = getattr(response, "body", None)
+            try:
+                answer = json.loads(body) if body and route.method != "GET" else None
+            except (TypeError, ValueError):
+                answer = None
+            recording.request(state, self.name, route.method, request.path, account, response.status, trace,
+                              answer, before)
+        return response
+
+    def _run(self, request: web.Request, state: "ServerState", route: Route, account: str | None, read: Request,
+             idem: tuple[str, str] | None, trace: list[dict[str, Any]] | None) -> web.StreamResponse:
         from .app import Ctx
 
         sim_time = state.sim.now
         try:
             body = self.body(route, read)
-            ctx = Ctx(state, account, body, dict(request.match_info), self.query(route, request), read.upload)
+            ctx = Ctx(state, account, body, dict(request.match_info), self.query(route, request), read.upload,
+                      trace=trace)
             started = time.perf_counter()
             result = route.handler(ctx)
             cost = time.perf_counter() - started  # what a replay of this command costs: the handler alone
