@@ -84,9 +84,9 @@ async function showCard(iccid) {
   const t0 = Date.parse(life.bands[0].from), t1 = Math.max(Date.parse(life.now), t0 + 1);
   $("timeline").innerHTML = life.bands.map((b) => {
     const from = Date.parse(b.from), to = b.to ? Date.parse(b.to) : t1;
-    const w = Math.max(0.5, 100 * (to - from) / (t1 - t0));
+    const w = Math.max(b.to ? 0.5 : 4, 100 * (to - from) / (t1 - t0));  // the open band stays visible
     const label = b.state + (b.reasons.length ? " (" + b.reasons.join(", ") + ")" : "");
-    return `<div class="band" data-state="${b.state}" style="flex: 0 0 ${w}%" title="${esc(label)}: ${esc(b.from)} → ${esc(b.to || "now")}">${esc(label)}</div>`;
+    return `<div class="band" data-state="${b.state}" style="flex: ${w} 1 0" title="${esc(label)}: ${esc(b.from)} → ${esc(b.to || "now")}">${esc(label)}</div>`;
   }).join("");
   $("timeline-axis").innerHTML = `<span>${esc(life.bands[0].from)}</span><span>${esc(life.now)}</span>`;
   const d = life.deadlines;
