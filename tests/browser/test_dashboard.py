@@ -91,3 +91,21 @@ def test_the_api_reference_renders_openapi_json_offline(page, server):
     assert re.search(r"OpenAPI 3\.1", page.text_content("#version"))
     assert page.locator("details.op").count() > 60
     assert foreign == []
+
+
+def test_advance_to_a_named_point_of_the_open_card(page, server):
+    _, iccid = open_card(server)
+    page.goto(f"{server.url}/#token={server.admin_token}")
+    page.wait_for_selector("#app:not([hidden])")
+    page.fill("#search", iccid)
+    page.click("#search-btn")
+    page.click(f"#results tr[data-iccid='{iccid}']")
+    page.wait_for_selector("#advance-point option:has-text('expiry')", state="attached")
+    page.select_option("#advance-point", label="expiry (2027-02-01T00:00:00+08:00)")
+    page.click("#point-btn")
+    page.wait_for_selector(".band[data-state=retained]")
+    page.wait_for_selector("#advance-point option:has-text('retention_limit')", state="attached")
+    page.select_option("#advance-point", label="retention_limit (2027-05-01T00:00:00+08:00)")
+    page.click("#point-btn")
+    page.wait_for_selector(".band[data-state=cancelled]")
+    assert "2027-05-01" in page.text_content("#clock")

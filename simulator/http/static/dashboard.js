@@ -99,8 +99,31 @@ async function showCard(iccid) {
     return `<div>${esc(y.cycle)} cycle${y.from ? " from " + esc(y.from) : ""}: ${y.used_mb} / ${y.quota_mb} MB</div>` +
            `<div class="bar"><span style="width:${pct}%"></span></div>`;
   }).join("") + life.alerts.map((a) => `<div>alert ${esc(a.time)}: ${esc(JSON.stringify(a.detail))}</div>`).join("");
+  await fillPoints(c, d);
   $("ledger").tBodies[0].innerHTML = life.ledger.map((e) =>
     `<tr><td>${esc(e.time)}</td><td>${esc(e.kind)}</td><td>${esc(e.item)}</td><td>${esc(e.amount)}</td><td>${esc(e.balance)}</td></tr>`).join("");
+}
+
+// named points of the open card (the scenario language's points): its deadlines, and its carrier's next cycle start
+async function fillPoints(c, d) {
+  const points = [];
+  try {
+    const profile = await api("GET", `/_sim/carriers/${encodeURIComponent(c.carrier)}/profile`);
+    const day = Number(profile.billing_cycle_day || 1), now = $("clock").dataset.now || "";
+    const m = now.match(/^(\d{4})-(\d{2})-(\d{2})T.*?([+-]\d{2}:\d{2}|Z)$/);
+    if (m) {
+      let y = Number(m[1]), mo = Number(m[2]);
+      if (Number(m[3]) >= day) { mo += 1; if (mo > 12) { mo = 1; y += 1; } }
+      points.push(["next_cycle", `${y}-${String(mo).padStart(2, "0")}-${String(day).padStart(2, "0")}T00:00:00${m[4]}`]);
+    }
+  } catch (e) { /* a carrier in maintenance may refuse: the card's own points remain */ }
+  for (const [name, at] of [["expiry", d.term_end], ["retention_limit", d.retention_until],
+                            ["real_name_deadline", d.real_name_deadline],
+                            ["pending_change", d.pending_change && d.pending_change.effective_at],
+                            ["review_due", d.cancellation && d.cancellation.due]]) if (at) points.push([name, at]);
+  const sel = $("advance-point"), keep = sel.value;  // a refresh keeps what the user picked
+  sel.innerHTML = points.map(([n, at]) => `<option value="${esc(at)}">${esc(n)} (${esc(at)})</option>`).join("");
+  if (points.some(([, at]) => at === keep)) sel.value = keep;
 }
 
 // ------------------------------------------------------------------ live events (server-sent events over fetch)
@@ -167,6 +190,9 @@ async function start() {
 $("login-form").addEventListener("submit", (ev) => { ev.preventDefault(); login($("token").value); });
 $("advance-form").addEventListener("submit", (ev) => { ev.preventDefault(); advance({by: $("advance-by").value}); });
 $("advance-to-form").addEventListener("submit", (ev) => { ev.preventDefault(); advance({to: $("advance-to").value}); });
+$("point-form").addEventListener("submit", (ev) => {
+  ev.preventDefault(); if ($("advance-point").value) advance({to: $("advance-point").value});
+});
 $("mode-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const body = {mode: $("mode").value}; if (body.mode === "accelerated") body.rate = Number($("rate").value);
