@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from carriersim.scenarios.cli import add_check_command, add_run_command, add_target_options, probe, report_problem
+from carriersim.scenarios.export import add_record_command
 from carriersim.scenarios.runner import ERROR, FAILED
 from carriersim.scenarios.suggest import nearest
 from carriersim.scenarios.source import ScenarioError
@@ -68,7 +69,8 @@ def add_conformance_command(sub: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return simulator_main(argv, extensions=(add_run_command, add_check_command, add_conformance_command))
+    return simulator_main(argv, extensions=(add_run_command, add_check_command, add_conformance_command,
+                                            add_record_command))
 
 
 # ---------------------------------------------------------------------------------------------- conformance

@@ -308,6 +308,9 @@ def build_parser(extensions: Iterable[Callable[[Any], None]] = ()) -> argparse.A
     srv.add_argument("--world-ttl", type=_non_negative, default=3600.0, metavar="SECONDS",
                      help="a created world unused this long (real time) is deleted (default 3600; 0: never); "
                           "POST /_sim/worlds {\"ttl\": …} sets a world's own")
+    srv.add_argument("--record", metavar="DIR", default=None,
+                     help="record the session (every request, world action and clock move, with the answers) "
+                          "into DIR; carriersim record export ID turns it into a scenario")
     srv.set_defaults(func=cmd_serve)
 
     snap = sub.add_parser("snapshot", help="save, restore, list, export or import snapshots of a --db file")

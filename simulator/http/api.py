@@ -19,6 +19,7 @@ replays the same.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -180,6 +181,24 @@ class Api:
             idem: tuple[str, str] | None = None) -> web.StreamResponse:
         """The synchronous heart of a request: validate, apply, journal, answer. No await in here, so it is
         atomic, and an accepted command is durable (with --db) before its answer exists."""
+        recording = state.recording
+        if recording is None or (route.method == "GET" and self.prefix == "/_sim"):
+            return self._apply(request, state, route, account, read, idem, None)
+        trace: list[dict[str, Any]] = []
+        before = state.sim.iso(state.sim.now)
+        response = self._apply(request, state, route, account, read, idem, trace)
+        if state.recording is recording and not route.path.startswith("/_sim/recordings"):
+            body = getattr(response, "body", None)
+            try:
+                answer = json.loads(body) if body and route.method != "GET" else None
+            except (TypeError, ValueError):
+                answer = None
+            recording.request(state, self.name, route.method, request.path, account, response.status, trace,
+                              answer, before)
+        return response
+
+    def _apply(self, request: web.Request, state: "ServerState", route: Route, account: str | None, read: Request,
+               idem: tuple[str, str] | None, trace: list[dict[str, Any]] | None) -> web.StreamResponse:
         from .app import WORLDS, Ctx
 
         sim_time = state.sim.now
@@ -188,7 +207,7 @@ class Api:
             body = self.body(route, read)
             params = {k: v for k, v in request.match_info.items() if k != "world_id"}
             ctx = Ctx(state, account, body, params, self.query(route, request), read.upload,
-                      worlds=request.app[WORLDS])
+                      worlds=request.app[WORLDS], trace=trace)
             started = time.perf_counter()
             result = route.handler(ctx)
             cost = time.perf_counter() - started  # what a replay of this command costs: the handler alone

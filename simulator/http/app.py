@@ -20,6 +20,7 @@ from aiohttp import web
 
 from ..durable.journal import Durability
 from ..durable.store import Store
+from ..errors import SimError
 from ..operations import invoke, operation
 from ..simulation import Simulation
 from .clock_driver import ClockDriver
@@ -27,6 +28,7 @@ from .faults import FaultInjector
 from .idempotency import IdempotencyStore
 from .native_api import MAX_UPLOAD
 from .problems import problem
+from .recorder import Recorder, Recording, json_safe
 from .spec import openapi
 from .tenancy import KeyRing
 from .webhooks import WebhookHub
@@ -62,6 +64,11 @@ class ServerState:
     last_used: float = field(default_factory=time.monotonic)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # one request at a time changes it
     gone: bool = False  # deleted or expired: a request that waited for the lock must not touch it
+    recorder: Recorder | None = None  # with --record DIR: the recordings of the session
+
+    @property
+    def recording(self) -> Recording | None:
+        return self.recorder.current if self.recorder is not None else None
 
     def touch(self) -> None:
         self.last_used = time.monotonic()
@@ -97,6 +104,7 @@ class Ctx:
     upload: dict[str, Any] | None = None
     commands: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     worlds: "Worlds | None" = None  # the server's registry of worlds (world management routes)
+    trace: list[dict[str, Any]] | None = None  # while recording: every operation run, with its result or refusal
 
     @property
     def sim(self) -> Simulation:
@@ -110,7 +118,16 @@ class Ctx:
         return self.account
 
     def run(self, op_name: str, args: dict[str, Any]) -> Any:
-        result = invoke(ServerWorld(self.state), op_name, self.account, args)
+        if self.trace is None:
+            result = invoke(ServerWorld(self.state), op_name, self.account, args)
+        else:
+            try:
+                result = invoke(ServerWorld(self.state), op_name, self.account, args)
+            except SimError as exc:
+                self.trace.append({"op": op_name, "args": json_safe(args),
+                                   "refused": {"code": exc.code, "message": exc.message}})
+                raise
+            self.trace.append({"op": op_name, "args": json_safe(args), "result": json_safe(result)})
         if operation(op_name).write:
             self.commands.append((op_name, args))
         return result
@@ -158,17 +175,19 @@ def default_apis(test_control: bool = True) -> list["Api"]:
     return [NativeApi(), *([ControlApi()] if test_control else [])]
 
 
-async def healthz(_: web.Request) -> web.Response:
+async def healthz(request: web.Request) -> web.Response:
     """Liveness and readiness in one: the world is built before the app serves, so answering means ready."""
     from carriersim import __version__
 
-    return web.json_response({"ready": True, "version": __version__})
+    return web.json_response({"ready": True, "version": __version__,
+                              "worlds": len(list(request.app[WORLDS].listing()))})
 
 
 def create_app(sim: Simulation | None = None, *, admin_token: str | None = None, test_control: bool = True,
                clock: str = "frozen", rate: float = 86400.0, webhook_backoff: float = 0.5, db: str | None = None,
                db_sync: str = "normal", apis: list["Api"] | None = None, max_worlds: int = 100,
-               world_ttl: float = 3600.0, dialects: list[Any] | None = None) -> web.Application:
+               world_ttl: float = 3600.0, dialects: list[Any] | None = None,
+               record: str | None = None) -> web.Application:
     """The carriersim HTTP application. ``test_control=False`` leaves ``/_sim`` out entirely. With ``db`` the
     world is rebuilt from that SQLite file (snapshot + journal) and every accepted command is journaled there;
     a file that is not a usable carriersim database raises ``StoreError`` before anything is written. Worlds
@@ -176,7 +195,9 @@ def create_app(sim: Simulation | None = None, *, admin_token: str | None = None,
     it asks for another ttl) keep their files beside it, in ``<db>.worlds/`` (``worlds``). ``apis`` are the APIs
     to mount (default: ``default_apis``); add a plug-in API with ``[*default_apis(), MyApi()]``.
     ``dialects``: carrier dialects to mount beside them, by name (``twilio``, ``jasper``) or as ``Api`` objects;
-    without ``sim``, the world then also has the profiles they serve (``dialects.dialect_profiles``)."""
+    without ``sim``, the world then also has the profiles they serve (``dialects.dialect_profiles``). With
+    ``record`` (a directory) a recording of the session starts once the app serves; a directory that cannot be
+    written raises ``RecorderError`` before anything is served."""
     from .dialects import dialect_apis, dialect_profiles
 
     mounted = dialect_apis(dialects or [])
@@ -187,7 +208,11 @@ def create_app(sim: Simulation | None = None, *, admin_token: str | None = None,
     app = web.Application(middlewares=[_last_resort], client_max_size=MAX_UPLOAD + 1024)
     state = new_state(sim, admin_token if test_control else None, clock=clock, rate=rate,
                       webhook_backoff=webhook_backoff)
+    state.clock.on_moved = lambda before, after: state.recording.tick(state, before, after) \
+        if state.recording is not None else None
     app[STATE] = state
+    if record is not None:
+        state.recorder = Recorder(record)
     if db is not None:
         attach_durability(state, Store(db, sync=db_sync))
         app[OPENED] = state.durability.open()  # type: ignore[union-attr]
@@ -211,11 +236,19 @@ def create_app(sim: Simulation | None = None, *, admin_token: str | None = None,
 
     app.router.add_get("/openapi.json", serve_openapi)
     app.router.add_get("/healthz", healthz)  # container health checks: no token, no faults, answers once serving
+    from .dashboard import mount_pages
+
+    mount_pages(app)  # the dashboard at / and the API reference at /api (static; their data is behind the token)
 
     async def on_startup(app: web.Application) -> None:
         worlds.start()
+        if state.recorder is not None and state.recorder.current is None and record is not None:
+            state.recorder.start(state)
 
     async def on_cleanup(app: web.Application) -> None:
+        if state.recording is not None:  # a clean stop closes the running recording: it can be exported
+            assert state.recorder is not None
+            state.recorder.stop(state, state.recording.id)
         await worlds.stop()
 
     app.on_startup.append(on_startup)

@@ -31,6 +31,7 @@ class ClockDriver:
         self.rate = rate
         self._on_advance = on_advance
         self.on_tick: Callable[[int, int, float], None] | None = None  # set by --db to journal ticks
+        self.on_moved: Callable[[int, int], None] | None = None  # the recorder: an accelerated move happened
         self._anchor_sim = 0
         self._anchor_wall = 0.0
         self._task: asyncio.Task | None = None
@@ -75,6 +76,8 @@ class ClockDriver:
                 sim.advance(to=target)
                 if self.on_tick is not None:  # --db: the tick is a command like any other
                     self.on_tick(before, target, time.perf_counter() - started)
+                if self.on_moved is not None:
+                    self.on_moved(before, target)
             finally:  # even a failed advance may have run jobs: let the webhook workers look
                 if self._on_advance is not None:
                     self._on_advance()

@@ -12,7 +12,8 @@ from aiohttp import web
 from ..durable.journal import Durability, snapshot_view
 from ..errors import SimError
 from ..timeutil import parse_instant
-from . import views
+from . import dashboard, views
+from .recorder import Recorder
 from .world import bounded_instant
 
 if TYPE_CHECKING:
@@ -226,3 +227,67 @@ def rewind(ctx: "Ctx") -> dict[str, Any]:
     ctx.state.clock.reanchor()
     ctx.state.webhooks.notify()
     return {**result, "now": ctx.sim.iso(ctx.sim.now)}
+
+
+# ---------------------------------------------------------------------------------------------- the dashboard
+
+
+@handler("getOverview")
+def get_overview(ctx: "Ctx") -> dict[str, Any]:
+    ctx.state.clock.tick()
+    return dashboard.overview(ctx.sim)
+
+
+@handler("searchCards")
+def search_cards(ctx: "Ctx") -> dict[str, Any]:
+    return dashboard.search(ctx.sim, ctx.query)
+
+
+@handler("getCardLife")
+def get_card_life(ctx: "Ctx") -> dict[str, Any]:
+    ctx.state.clock.tick()
+    return dashboard.life(ctx.sim, ctx.params["iccid"])
+
+
+@handler("listWorldEvents")
+def list_world_events(ctx: "Ctx") -> dict[str, Any]:
+    events, cursor = ctx.sim.events_since(ctx.query.get("cursor", 0), ctx.query.get("limit", 100))
+    return {"items": [views.event(e) for e in events], "next_cursor": cursor}
+
+
+@handler("streamEvents")
+def stream_events(ctx: "Ctx") -> web.StreamResponse:
+    return dashboard.EventStream(ctx.state, ctx.query.get("cursor"))
+
+
+# ---------------------------------------------------------------------------------------------- the recorder
+
+
+def _recorder(ctx: "Ctx") -> Recorder:
+    if ctx.state.recorder is None:
+        raise SimError("recording_disabled", "Recordings are kept in a directory: start the server with "
+                       "--record DIR.", status=409)
+    return ctx.state.recorder
+
+
+@handler("startRecording")
+def start_recording(ctx: "Ctx") -> tuple[int, dict[str, Any]]:
+    return 201, _recorder(ctx).start(ctx.state).view()
+
+
+@handler("listRecordings")
+def list_recordings(ctx: "Ctx") -> dict[str, Any]:
+    recorder = ctx.state.recorder
+    if recorder is None:
+        return {"items": [], "dir": None}
+    return {"items": [r.view() for r in recorder.all()], "dir": str(recorder.dir)}
+
+
+@handler("getRecording")
+def get_recording(ctx: "Ctx") -> dict[str, Any]:
+    return _recorder(ctx).get(ctx.params["recording_id"]).view()
+
+
+@handler("stopRecording")
+def stop_recording(ctx: "Ctx") -> dict[str, Any]:
+    return _recorder(ctx).stop(ctx.state, ctx.params["recording_id"]).view()

@@ -16,6 +16,7 @@ from ..durable.store import StoreError
 from ..profile import builtin_profiles, load_profile
 from ..simulation import Simulation
 from .app import OPENED, STATE, WORLDS, create_app, execute
+from .recorder import RecorderError
 
 SHUTDOWN_GRACE = 2.0  # seconds
 
@@ -43,8 +44,9 @@ async def run(args: Any) -> int:
     try:
         app = create_app(sim, admin_token=token, test_control=not args.no_test_control, clock=args.clock,
                          rate=args.rate, db=args.db, db_sync=args.db_sync, dialects=dialects,
-                         max_worlds=getattr(args, "max_worlds", 100), world_ttl=getattr(args, "world_ttl", 3600.0))
-    except StoreError as exc:
+                         max_worlds=getattr(args, "max_worlds", 100), world_ttl=getattr(args, "world_ttl", 3600.0),
+                         record=getattr(args, "record", None))
+    except (StoreError, RecorderError) as exc:
         print(f"carriersim: error: {exc}", file=sys.stderr)
         return 1
     state = app[STATE]
@@ -79,6 +81,8 @@ async def run(args: Any) -> int:
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # started: the real port of --port 0
     control = "test control disabled" if args.no_test_control else (
         f"admin token {token}" if generated else "admin token from the command line/environment")
+    if state.recording is not None:
+        control += f"; recording {state.recording.id} into {state.recording.path}"
     host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address is bracketed in a URL
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -173,6 +173,26 @@ SCHEMAS: dict[str, S] = {
                   "latency_ms": {"type": "integer"}, "error_rate": {"type": "number"}, "status": {"type": "integer"},
                   "seed": {"type": "integer"}}, ["id", "route"], extra=True),
     "FaultList": items_of("Fault"),
+    # ------------------------------------------------------------------ the dashboard's reads (admin)
+    "Overview": obj({"now": DATETIME, "total": {"type": "integer"},
+                     "by_carrier": {"type": "object", "additionalProperties": {
+                         "type": "object", "additionalProperties": {"type": "integer"}}},
+                     "accounts": {"type": "array", "items": {"type": "string"}},
+                     "pools": {"type": "array", "items": {"type": "string"}}}, ["now", "total", "by_carrier"],
+                    extra=True),
+    "AdminCardPage": items_of("Card", next_cursor=NULL_STR, total={"type": "integer"}),
+    "Band": obj({"state": {"enum": STATES}, "reasons": {"type": "array", "items": {"enum": REASONS}},
+                 "from": DATETIME, "to": NULL_DATETIME}, ["state", "reasons", "from", "to"], extra=True),
+    "CardLife": obj({"card": ref("Card"), "bands": {"type": "array", "items": ref("Band")},
+                     "history": {"type": "array", "items": ref("Event")},
+                     "ledger": {"type": "array", "items": ref("LedgerEntry")},
+                     "cycles": {"type": "array", "items": {"type": "object"}},
+                     "deadlines": {"type": "object"}, "now": DATETIME},
+                    ["card", "bands", "history", "ledger", "now"], extra=True),
+    "Recording": obj({"id": {"type": "string"}, "status": {"enum": ["running", "stopped"]},
+                      "file": {"type": "string"}, "started_at": DATETIME, "stopped_at": NULL_DATETIME,
+                      "entries": {"type": "integer"}}, ["id", "status", "file", "entries"], extra=True),
+    "RecordingList": items_of("Recording", dir=NULL_STR),
 }
 
 # ---------------------------------------------------------------------------------------------- request bodies
@@ -260,6 +280,7 @@ class Operation:
     multipart: bool = False
     form: str = "BatchUpload"  # the multipart/form-data schema (in FORMS) of a multipart operation
     binary: bool = False  # the success response is a file (application/octet-stream)
+    stream: bool = False  # the success response is a stream of server-sent events (text/event-stream)
     errors: tuple[int, ...] = field(default=(404, 409, 422))
     links: tuple["Link", ...] = ()  # OpenAPI links from the success response (stateful testing, client codegen)
 
@@ -449,6 +470,37 @@ OPERATIONS: tuple[Operation, ...] = (
               errors=(409, 413, 422)),
     Operation("rewindTimeline", "POST", "/_sim/rewind", "The world as it was at a simulated time, by replaying "
               "the journal", "Rewound", body="RewindRequest", control=True, tag="snapshots", errors=(409, 422)),
+    # ------------------------------------------------------------------ the dashboard's reads (any account's cards)
+    Operation("getOverview", "GET", "/_sim/overview", "Cards by carrier and state, accounts and pools",
+              "Overview", control=True, tag="dashboard", errors=()),
+    Operation("searchCards", "GET", "/_sim/cards", "Every account's cards: search by ICCID/MSISDN, filter by "
+              "state, reason, carrier, account, pool", "AdminCardPage",
+              query=(("q", {"type": "string", "maxLength": 40}), ("state", {"enum": STATES}),
+                     ("reason", {"enum": REASONS}), ("carrier", {"type": "string", "maxLength": 32}),
+                     ("account", {"type": "string", "maxLength": 64}), ("pool", {"type": "string", "maxLength": 64}),
+                     *PAGE), control=True, tag="dashboard", errors=(422,)),
+    Operation("getCardLife", "GET", "/_sim/cards/{iccid}/life", "A card's life: state bands over simulated time, "
+              "history, ledger with running balance, usage per cycle, deadlines", "CardLife", control=True,
+              tag="dashboard", errors=(404, 422)),
+    Operation("listWorldEvents", "GET", "/_sim/events", "Every event of the world after a cursor", "EventPage",
+              query=(("cursor", {"type": "integer", "minimum": 0}),
+                     ("limit", {"type": "integer", "minimum": 1, "maximum": 1000})), control=True, tag="dashboard",
+              errors=(422,)),
+    Operation("streamEvents", "GET", "/_sim/events/stream", "Events as server-sent events (text/event-stream), "
+              "live while the clock moves; resumes from Last-Event-ID or ?cursor", None, stream=True,
+              query=(("cursor", {"type": "integer", "minimum": 0}),), control=True, tag="dashboard",
+              errors=(422,)),
+    # ------------------------------------------------------------------ the recorder (serve --record DIR)
+    Operation("startRecording", "POST", "/_sim/recordings", "Start recording every request, world action and "
+              "clock move (with the answers) into the --record directory", "Recording", status=201,
+              control=True, tag="recorder", errors=(409, 422)),
+    Operation("listRecordings", "GET", "/_sim/recordings", "The recordings of the --record directory",
+              "RecordingList", control=True, tag="recorder", errors=()),
+    Operation("getRecording", "GET", "/_sim/recordings/{recording_id}", "A recording", "Recording", control=True,
+              tag="recorder", errors=(404, 409)),
+    Operation("stopRecording", "POST", "/_sim/recordings/{recording_id}/stop", "Stop a recording (then "
+              "carriersim record export ID turns it into a scenario)", "Recording", control=True, tag="recorder",
+              errors=(404, 409)),
 )
 
 BY_ID = {op.id: op for op in OPERATIONS}
@@ -467,6 +519,7 @@ ENGINE_OPERATION = {
 _PARAM_SCHEMAS = {"iccid": {"type": "string", "minLength": 1, "maxLength": 40}, "carrier": {"type": "string"},
                   "pool_id": {"type": "string"}, "job_id": {"type": "string"}, "webhook_id": {"type": "string"},
                   "account_id": {"type": "string"}, "world_id": {"type": "string", "minLength": 1, "maxLength": 64},
+                  "recording_id": {"type": "string", "minLength": 1, "maxLength": 64},
                   "name": {"type": "string", "minLength": 1, "maxLength": 64}}
 _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content", 400: "Malformed request",
                 401: "Missing or unknown credentials", 402: "Balance too low (BILL-1)", 404: "Not found (or not "
@@ -494,6 +547,10 @@ def openapi(version: str = "0.1.0") -> dict[str, Any]:
             responses[str(op.status)] = {"description": _STATUS_TEXT[op.status], "content": {
                 "application/octet-stream": {"schema": {"type": "string",
                                                         "contentMediaType": "application/octet-stream"}}}}
+        elif op.stream:
+            responses[str(op.status)] = {"description": _STATUS_TEXT[op.status], "content": {
+                "text/event-stream": {"schema": {"type": "string", "description": "id: <seq>, event: <kind>, "
+                                                 "data: an Event (JSON), one per event"}}}}
         elif op.response is None:
             responses[str(op.status)] = {"description": _STATUS_TEXT[op.status]}
         else:

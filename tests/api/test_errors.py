@@ -288,7 +288,7 @@ async def test_bad_iccid_on_control_and_pool_routes(client, world):
 
 @pytest.mark.parametrize("method, path, status, code", [
     ("GET", "/v1/nothing", 404, "not_found"),
-    ("GET", "/", 404, "not_found"),
+    ("GET", "/nothing-here", 404, "not_found"),  # "/" is the dashboard
     ("GET", "/v2/cards", 404, "not_found"),
     ("POST", "/v1/cards/89860200000000000017/teleport", 404, "not_found"),
     ("GET", "/_sim/nothing", 404, "not_found"),

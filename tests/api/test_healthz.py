@@ -12,7 +12,7 @@ from .apihelp import ADMIN, account, ok
 
 async def test_healthz_says_ready_and_the_version_without_a_token(client):
     body = await ok(await client.get("/healthz"))
-    assert body == {"ready": True, "version": carriersim.__version__}
+    assert body == {"ready": True, "version": carriersim.__version__, "worlds": 1}
     assert body["version"] != "0.0.0+unknown"  # the installed distribution's version
     acme = await account(client)
     await ok(await client.post("/_sim/faults", json={"route": "/v1*", "error_rate": 1.0}, headers=ADMIN), 201)

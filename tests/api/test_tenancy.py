@@ -191,7 +191,7 @@ async def test_two_keys_of_one_account_see_the_same_cards(client, tenants):
 def _path(op, iccid: str) -> str:
     params = {"iccid": iccid, "carrier": "cmcc", "pool_id": "pool-0001", "job_id": "job-00001",
               "webhook_id": "wh-0001", "account_id": "acc-0001", "name": "snap-1",
-              "world_id": "default"}
+              "world_id": "default", "recording_id": "rec-0001"}
     return re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], op.path)
 
 

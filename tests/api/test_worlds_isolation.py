@@ -32,7 +32,7 @@ WORLDS = 200
 CONCURRENCY = 48
 NOWHERE = {"iccid": make_iccid("89869999", 1), "pool_id": "pool-9999", "job_id": "job-99999",
            "webhook_id": "wh-9999", "account_id": "acc-9999", "carrier": "nowhere", "name": "nowhere",
-           "world_id": "w0000000000"}
+           "world_id": "w0000000000", "recording_id": "rec-9999"}
 
 
 def china_mobile_of(world: int) -> dict[str, Any]:
