@@ -13,16 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Callable, Iterable
 
-from dateutil.relativedelta import relativedelta
-
 from .clock import Due, JobKind, Scheduler
 from .errors import SimError
 from .events import CHANGE_ADDED, CHANGE_NONE, CHANGE_REMOVED, EventLog, Kind
 from .model import Account, Card, Cause, Pool, Reason, State
 from .profile import CarrierProfile, builtin_profiles, carrier_exists_message
 from .records import AdvanceResult
-from .timeutil import (Instant, add_cycles, add_duration, cycle_start_on_or_before, parse_duration, parse_instant,
-                       to_datetime, to_iso, zone)
+from .timeutil import (Instant, add_cycles, add_duration, cycle_start_on_or_before, months_after, parse_duration,
+                       parse_instant, to_datetime, to_iso, zone)
 
 DEFAULT_START = "2027-01-01T00:00:00+08:00"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -243,4 +241,6 @@ class Engine:
         cs.term_ends.setdefault(card.term_end, []).append(card)
 
     def months_after(self, ts: Instant, months: int, card: Card) -> Instant:
-        return add_duration(ts, relativedelta(months=months), card.profile.tz)
+        """``months`` calendar months after ``ts`` in the card's carrier zone (computed once per instant, months
+        and zone: a cohort's deadlines share it)."""
+        return months_after(ts, months, card.profile.tz)

@@ -39,6 +39,7 @@ class FleetSpec:
 class Fleet:
     accounts: list[str] = field(default_factory=list)
     cards: list[str] = field(default_factory=list)
+    plans: list[str] = field(default_factory=list)  # the plan code of each card, in the order of ``cards``
     pools: list[str] = field(default_factory=list)
 
 
@@ -76,6 +77,7 @@ def generate(sim: Simulation, spec: FleetSpec, progress: Callable[[int, int], No
                               auto_suspend=rng.random() < spec.auto_suspend_share,
                               auto_renew=rng.random() < spec.auto_renew_share)
         fleet.cards.append(iccid)
+        fleet.plans.append(plan.code)
         if rng.random() < spec.activated_share:
             imei_serial += 1
             sim.activate(account, iccid, make_imei(imei_serial))

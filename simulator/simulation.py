@@ -206,6 +206,29 @@ class Simulation:
         accepted, why = usage.report(self.engine, card, amount, code, device)
         return rec.UsageResult(card.iccid, accepted, amount - accepted, why, card.state, rec.Reasons.of(card.reasons))
 
+    def report_usage_many(self, reports: Iterable[Any]) -> rec.UsageBatchResult:
+        """A batch of traffic reports for load generators: each is ``(iccid, kb)`` or ``(iccid, kb, region,
+        imei)``, applied in order exactly as ``report_usage`` would apply them one by one; the result is totals,
+        not one record per report."""
+        rows = []
+        for row in reports:  # every row checked before any is applied: a bad row refuses the batch unapplied
+            if not isinstance(row, (tuple, list)) or not 2 <= len(row) <= 4:
+                raise bad_input(f"A usage report is (iccid, kb[, region[, imei]]), got {row!r}.")
+            iccid, kb, region, imei = (*row, None, None)[:4]
+            if isinstance(kb, bool) or not isinstance(kb, int) or kb < 0:
+                raise bad_input(f"Usage must be a non-negative amount of KB, got {kb!r}.")
+            rows.append((self._card(None, iccid), kb, regions.normalise_region(region) if region is not None
+                         else None, self._imei(imei) if imei is not None else None))
+        engine, refused = self.engine, collections.Counter()
+        accepted_total = refused_total = 0
+        for card, kb, code, device in rows:
+            accepted, why = usage.report(engine, card, kb, code, device)
+            accepted_total += accepted
+            if accepted != kb:
+                refused_total += kb - accepted
+                refused[why] += 1
+        return rec.UsageBatchResult(len(rows), accepted_total, refused_total, dict(sorted(refused.items())))
+
     def start_maintenance(self, carrier: str, *, until: object = None, duration: object = None,
                           stop_cards: bool = True) -> None:
         """MAINT-1: open a maintenance window (test control)."""

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dateutil.relativedelta import relativedelta
-
 from ..clock import Due, JobKind
 from ..errors import SimError
 from ..events import Kind
 from ..identifiers import credit_code_problem, resident_id_problem
 from ..model import Account, Card, Cause, Reason, State
-from ..timeutil import add_duration
+from ..timeutil import days_after
 from .billing import require_not_cancelled
 
 if TYPE_CHECKING:
@@ -25,7 +23,7 @@ def start_grace(engine: "Engine", card: Card) -> None:
     """Start the grace period at activation; the deadline job suspends the card if it is still unverified."""
     # grace_days calendar days later at the same local time of day (not grace_days * 86400 s: a DST change in the
     # carrier's zone would move the deadline by an hour)
-    card.kyc_deadline = add_duration(engine.now, relativedelta(days=card.profile.kyc_grace_days), card.profile.tz)
+    card.kyc_deadline = days_after(engine.now, card.profile.kyc_grace_days, card.profile.tz)
     engine.scheduler.at(card.kyc_deadline, JobKind.KYC_DEADLINE, card)
 
 
