@@ -89,15 +89,6 @@ class Engine:
         self.__dict__.update(state)
         self.by_iccid = {c.iccid: c for c in self.cards}
         self.numbers = {n for c in self.cards for n in (c.imsi, c.msisdn)}
-        # each card's (and pool's) list of its events, from the log's card column in one pass
-        cards, pools, detail = self.cards, self.pools, self.events.detail
-        for seq, idx in enumerate(self.events.card):
-            if idx >= 0:
-                cards[idx].events.append(seq)
-            else:
-                pool = pools.get((detail.get(seq) or {}).get("pool", ""))
-                if pool is not None:
-                    pool.events.append(seq)
 
     # ------------------------------------------------------------------ carriers and the clock
 
@@ -159,11 +150,8 @@ class Engine:
 
     def emit(self, card: Card | None, kind: Kind, cause: Cause, *, amount: int = 0, tag: str = "",
              detail: dict[str, Any] | None = None) -> int:
-        seq = self.events.append(self.now, card.idx if card else -1, kind, cause, amount=amount, tag=tag,
-                                 detail=detail)
-        if card is not None:
-            card.events.append(seq)
-        return seq
+        return self.events.append(self.now, card.idx if card else -1, kind, cause, amount=amount, tag=tag,
+                                  detail=detail)
 
     def change(self, card: Card, cause: Cause, *, add: int = 0, remove: int = 0, phase: State | None = None,
                detail: dict[str, Any] | None = None) -> None:
@@ -200,16 +188,14 @@ class Engine:
 
     def _state_event(self, card: Card, cause: Cause, old: State, new: State, reasons: int, flag: int,
                      detail: dict[str, Any] | None) -> None:
-        seq = self.events.append(self.now, card.idx, Kind.STATE_CHANGED, cause, old=old, new=new, reasons=reasons,
-                                 change=flag, detail=detail)
-        card.events.append(seq)
+        self.events.append(self.now, card.idx, Kind.STATE_CHANGED, cause, old=old, new=new, reasons=reasons,
+                           change=flag, detail=detail)
 
     def post(self, card: Card, kind: Kind, amount: int, cause: Cause, item: str, **extra: Any) -> int:
         """Money: change the card's balance by ``amount`` fen and record it. Then BILL-4: a balance below zero
         suspends the card for ``arrears``; BILL-5: paying it back resumes it where the carrier allows."""
         card.balance += amount
         seq = self.events.append(self.now, card.idx, kind, cause, amount=amount, tag=item, detail=extra or None)
-        card.events.append(seq)
         if card.balance < 0:
             if not card.reasons & Reason.ARREARS and card.phase != State.CANCELLED:
                 self.change(card, cause, add=Reason.ARREARS, detail={"balance": card.balance})  # BILL-4
@@ -218,6 +204,10 @@ class Engine:
         return seq
 
     # ------------------------------------------------------------------ time helpers for rules
+
+    def card_events(self, card: Card) -> list[int]:
+        """LIFE-4: the seqs of a card's events, in order (its history)."""
+        return self.events.of_card(card.idx)
 
     def cycle_start_of(self, card: Card) -> Instant:
         return self.carriers[card.profile.id].cycle_start

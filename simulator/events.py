@@ -1,17 +1,30 @@
 """The event log: every effect of the engine is one event (LIFE-4), money included (the ledger is a view of it).
 
-Stored column-wise in ``array`` buffers (about 30 bytes an event) instead of one Python object per event, because a
-year of a million cards is tens of millions of events. Events are numbered from 0 in the order they happened; that
-number is the cursor of the events feed. The one common fact of an event (a charge's item, a renewal's plan) is an
-interned string in the ``tag`` column; rare extra facts (thresholds, messages) sit in a sparse dict.
+A year of a million cards is tens of millions of events, so the log is lean: no Python object per event.
+
+- Typed columns in ``array`` buffers: the card (``i``), one packed ``code`` word (kind, old and new state, the
+  change flag, the cause, the reason bits and the detail's shape: ``I``), the amount (``q``) and the tag (``H``);
+  time is run-length encoded (events are appended in time order and a cohort's events share their instant).
+  About 18 bytes an event.
+- The one common fact of an event (a charge's item, a renewal's plan) is an interned string in the ``tag`` column.
+- Details are kept as *shapes*: a detail whose values are plain ints, strings, booleans or None is stored as one row
+  of its shape's columns (its keys and value types, interned once), and the dict is built again only when the event
+  is read; anything else (a float, a list) stays a dict in a sparse map.
+- ``append_many`` appends a cohort's events in one go; the per-card index (a card's history) is derived from the
+  card column when it is read, not kept as one list per card.
+
+Events are numbered from 0 in the order they happened; that number is the cursor of the events feed.
 """
 
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Iterable, Iterator
+
+import numpy as np
 
 
 class Kind(IntEnum):
@@ -51,6 +64,18 @@ TAG_FIELD = {Kind.PAYMENT: "item", Kind.CHARGE: "item", Kind.REFUND: "item", Kin
              Kind.TRANSFER_OUT: "item", Kind.PAYOUT: "item", Kind.RENEWED: "plan", Kind.EXPIRED: "plan"}
 MONEY_KINDS = frozenset({Kind.PAYMENT, Kind.CHARGE, Kind.REFUND, Kind.TRANSFER_IN, Kind.TRANSFER_OUT, Kind.PAYOUT})
 CHANGE_NONE, CHANGE_ADDED, CHANGE_REMOVED = 0, 1, 2
+_KINDS = list(Kind)
+
+# The packed code word: bits 0-4 kind, 5-7 old state, 8-10 new state, 11-12 change, 13-14 cause, 15-24 reasons,
+# 25-31 the detail's shape (0: none, 1: a dict in the sparse map, 2..127: a shape's row).
+_OLD, _NEW, _CHANGE, _CAUSE, _REASONS, _SHAPE = 5, 8, 11, 13, 15, 25
+NO_DETAIL, DICT_DETAIL, MAX_SHAPES = 0, 1, 128
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def pack(kind: int, cause: int, old: int = 0, new: int = 0, reasons: int = 0, change: int = CHANGE_NONE) -> int:
+    """The code word of an event without detail (for ``append_many``)."""
+    return kind | old << _OLD | new << _NEW | change << _CHANGE | cause << _CAUSE | reasons << _REASONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,57 +95,190 @@ class EventRecord:
     detail: dict[str, Any] | None
 
 
+_TYPE_CODES = {int: "i", str: "s", bool: "b", type(None): "n"}
+
+
+class _Shape:
+    """The rows of every detail with the same keys and value types: one column per key (ints ``q``, strings as
+    interned ids ``I``, booleans ``B``, None not stored). Types are kept as codes ("i", "s", "b", "n")."""
+
+    __slots__ = ("keys", "types", "seqs", "columns")
+
+    def __init__(self, keys: tuple[str, ...], types: tuple[str, ...]) -> None:
+        self.keys, self.types = keys, types
+        self.seqs = array("Q")
+        self.columns = [array("q") if t == "i" else array("I") if t == "s" else array("B") if t == "b" else None
+                        for t in types]
+
+    def __getstate__(self) -> tuple:
+        return self.keys, self.types, self.seqs, self.columns
+
+    def __setstate__(self, state: tuple) -> None:
+        self.keys, self.types, self.seqs, self.columns = state
+
+
 class EventLog:
     """Append-only, column-wise event storage."""
 
     def __init__(self) -> None:
-        self.time = array("q")
         self.card = array("i")
-        self.kind = array("B")
-        self.old = array("B")
-        self.new = array("B")
-        self.reasons = array("H")
-        self.change = array("B")
-        self.cause = array("B")
+        self.code = array("I")
         self.amount = array("q")
         self.tag = array("H")  # index into ``tags``; 0 = none
         self.tags: list[str] = [""]
         self._tag_ids: dict[str, int] = {"": 0}
-        self.detail: dict[int, dict[str, Any]] = {}
+        self._run_seq = array("Q")  # time, run-length encoded: the first seq of each run of equal times …
+        self._run_time = array("q")  # … and that time
+        self._last_time: int | None = None
+        self._dicts: dict[int, dict[str, Any]] = {}  # details no shape can hold
+        self._shapes: list[_Shape | None] = [None, None]
+        self._shape_ids: dict[tuple, int] = {}
+        self._strings: list[str] = []
+        self._string_ids: dict[str, int] = {}
+        self._index: tuple[Any, Any, int] | None = None  # per-card index (derived, never pickled)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without what follows from the rest: the per-card index, the lookups of interned strings and of
+        shapes (whose keys hold types, which a snapshot never names)."""
+        state = self.__dict__.copy()
+        state["_index"] = None
+        del state["_shape_ids"], state["_tag_ids"], state["_string_ids"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._tag_ids = {tag: i for i, tag in enumerate(self.tags)}
+        self._string_ids = {text: i for i, text in enumerate(self._strings)}
+        by_code = {code: t for t, code in _TYPE_CODES.items()}
+        self._shape_ids = {(s.keys, tuple(by_code[t] for t in s.types)): i
+                           for i, s in enumerate(self._shapes) if s is not None}
 
     def __len__(self) -> int:
-        return len(self.time)
+        return len(self.code)
 
-    def append(self, time: int, card: int, kind: int, cause: int, *, old: int = 0, new: int = 0,
-               reasons: int = 0, change: int = CHANGE_NONE, amount: int = 0, tag: str = "",
-               detail: dict[str, Any] | None = None) -> int:
-        seq = len(self.time)
-        self.time.append(time)
-        self.card.append(card)
-        self.kind.append(kind)
-        self.old.append(old)
-        self.new.append(new)
-        self.reasons.append(reasons)
-        self.change.append(change)
-        self.cause.append(cause)
-        self.amount.append(amount)
+    # ------------------------------------------------------------------ writing
+
+    def _tag_id(self, tag: str) -> int:
         tag_id = self._tag_ids.get(tag)
         if tag_id is None:
             tag_id = self._tag_ids[tag] = len(self.tags)
             self.tags.append(tag)
-        self.tag.append(tag_id)
+        return tag_id
+
+    def _string_id(self, text: str) -> int:
+        sid = self._string_ids.get(text)
+        if sid is None:
+            sid = self._string_ids[text] = len(self._strings)
+            self._strings.append(text)
+        return sid
+
+    def _store_detail(self, seq: int, detail: dict[str, Any]) -> int:
+        """Store a detail as its shape's row; returns the shape id (DICT_DETAIL: kept as a dict)."""
+        types = tuple(type(v) for v in detail.values())
+        key = (tuple(detail), types)
+        shape_id = self._shape_ids.get(key)
+        if shape_id is None:
+            if not all(t in _TYPE_CODES for t in types) or len(self._shapes) >= MAX_SHAPES:
+                self._dicts[seq] = detail
+                return DICT_DETAIL
+            shape_id = self._shape_ids[key] = len(self._shapes)
+            self._shapes.append(_Shape(key[0], tuple(_TYPE_CODES[t] for t in types)))
+        shape = self._shapes[shape_id]
+        assert shape is not None
+        for value, t in zip(detail.values(), types):
+            if t is int and not _INT64[0] <= value <= _INT64[1]:
+                self._dicts[seq] = detail
+                return DICT_DETAIL
+        shape.seqs.append(seq)
+        for value, t, column in zip(detail.values(), types, shape.columns):
+            if t is int or t is bool:
+                column.append(value)
+            elif t is str:
+                column.append(self._string_id(value))
+        return shape_id
+
+    def _at(self, time: int) -> None:
+        if time != self._last_time:
+            self._run_seq.append(len(self.code))
+            self._run_time.append(time)
+            self._last_time = time
+
+    def append(self, time: int, card: int, kind: int, cause: int, *, old: int = 0, new: int = 0,
+               reasons: int = 0, change: int = CHANGE_NONE, amount: int = 0, tag: str = "",
+               detail: dict[str, Any] | None = None) -> int:
+        seq = len(self.code)
+        if time != self._last_time:
+            self._at(time)
+        code = kind | old << _OLD | new << _NEW | change << _CHANGE | cause << _CAUSE | reasons << _REASONS
         if detail:
-            self.detail[seq] = detail
+            code |= self._store_detail(seq, detail) << _SHAPE
+        self.card.append(card)
+        self.code.append(code)
+        self.amount.append(amount)
+        tag_id = self._tag_ids.get(tag)
+        self.tag.append(self._tag_id(tag) if tag_id is None else tag_id)
         return seq
 
+    def append_many(self, time: int, cards: np.ndarray, code: int, amounts: np.ndarray | int = 0,
+                    tags: np.ndarray | str = "") -> int:
+        """Append one event per card of ``cards`` (in that order), all at ``time`` with the same code word and no
+        detail: a cohort job's events in one go. ``amounts`` and ``tags`` are one per card or one for all.
+        Returns the seq of the first."""
+        first, n = len(self.code), len(cards)
+        if not n:
+            return first
+        self._at(time)
+        self.card.frombytes(np.ascontiguousarray(cards, dtype=np.int32).tobytes())
+        self.code.frombytes(np.full(n, code, dtype=np.uint32).tobytes())
+        self.amount.frombytes(np.broadcast_to(np.asarray(amounts, dtype=np.int64), (n,)).tobytes())
+        tag_ids = (np.full(n, self._tag_id(tags), dtype=np.uint16) if isinstance(tags, str)
+                   else np.asarray(tags, dtype=np.uint16))
+        self.tag.frombytes(np.ascontiguousarray(tag_ids, dtype=np.uint16).tobytes())
+        return first
+
+    # ------------------------------------------------------------------ reading
+
+    def time_of(self, seq: int) -> int:
+        return self._run_time[bisect_right(self._run_seq, seq) - 1]
+
+    def kind_of(self, seq: int) -> Kind:
+        return _KINDS[self.code[seq] & 31]
+
+    def card_of(self, seq: int) -> int:
+        return self.card[seq]
+
+    def detail_of(self, seq: int) -> dict[str, Any] | None:
+        """The event's own detail (without its tag)."""
+        shape_id = self.code[seq] >> _SHAPE
+        if shape_id == NO_DETAIL:
+            return None
+        if shape_id == DICT_DETAIL:
+            return self._dicts[seq]
+        shape = self._shapes[shape_id]
+        assert shape is not None
+        row = bisect_left(shape.seqs, seq)
+        strings, out = self._strings, {}
+        for key, t, column in zip(shape.keys, shape.types, shape.columns):
+            if t == "i":
+                out[key] = column[row]
+            elif t == "s":
+                out[key] = strings[column[row]]
+            elif t == "b":
+                out[key] = bool(column[row])
+            else:
+                out[key] = None
+        return out
+
     def get(self, seq: int) -> EventRecord:
-        kind = Kind(self.kind[seq])
-        detail = self.detail.get(seq)
+        code = self.code[seq]
+        kind = _KINDS[code & 31]
+        detail = self.detail_of(seq)
         tag = self.tags[self.tag[seq]]
         if tag:
             detail = {TAG_FIELD.get(kind, "tag"): tag, **(detail or {})}
-        return EventRecord(seq, self.time[seq], self.card[seq], kind, self.old[seq], self.new[seq],
-                           self.reasons[seq], self.change[seq], self.cause[seq], self.amount[seq], detail)
+        return EventRecord(seq, self.time_of(seq), self.card[seq], kind, code >> _OLD & 7, code >> _NEW & 7,
+                           code >> _REASONS & 1023, code >> _CHANGE & 3, code >> _CAUSE & 3, self.amount[seq],
+                           detail)
 
     def read(self, seqs: Iterable[int]) -> Iterator[EventRecord]:
         for seq in seqs:
@@ -130,7 +288,49 @@ class EventLog:
         end = len(self) if limit is None else min(len(self), cursor + limit)
         return self.read(range(max(cursor, 0), end))
 
+    def kind_counts(self) -> dict[Kind, int]:
+        """How many events of each kind."""
+        if not len(self.code):
+            return {}
+        kinds = (np.frombuffer(self.code, dtype=np.uint32) & 31).astype(np.intp)
+        counts = np.bincount(kinds, minlength=len(_KINDS))
+        found, first = np.unique(kinds, return_index=True)
+        return {_KINDS[k]: int(counts[k]) for k in found[np.argsort(first)]}  # in order of first occurrence
+
+    def money_by_kind(self) -> dict[Kind, int]:
+        """The sum of the amounts of each kind of event (fen), for the kinds that moved any money."""
+        if not len(self.code):
+            return {}
+        kinds = (np.frombuffer(self.code, dtype=np.uint32) & 31).astype(np.intp)
+        amounts = np.frombuffer(self.amount, dtype=np.int64)
+        moved = kinds[amounts != 0]
+        found, first = np.unique(moved, return_index=True)
+        return {_KINDS[k]: int(amounts[kinds == k].sum()) for k in found[np.argsort(first)]}
+
+    def of_card(self, card: int) -> list[int]:
+        """The seqs of a card's events, in order (LIFE-4: its history). Derived from the card column: an index
+        sorted by card covers the log up to the last time it was built, and the events since are scanned; the index
+        is built again once that tail is long."""
+        n = len(self.card)
+        index = self._index
+        if index is None or n - index[2] > max(1 << 16, index[2] >> 3):
+            cards = np.frombuffer(self.card, dtype=np.int32) if n else np.zeros(0, np.int32)
+            order = np.argsort(cards, kind="stable").astype(np.uint32)
+            starts = np.searchsorted(cards[order], np.arange(max(int(cards.max(initial=-1)) + 2, 1)), "left")
+            index = self._index = (order, starts, n)
+            del cards
+        order, starts, built = index
+        out: list[int] = []
+        if 0 <= card < len(starts) - 1:
+            out = order[starts[card]:starts[card + 1]].tolist()
+        if built < n:
+            tail = np.frombuffer(self.card, dtype=np.int32)[built:]
+            out.extend((np.flatnonzero(tail == card) + built).tolist())
+            del tail
+        return out
+
     def nbytes(self) -> int:
-        cols = (self.time, self.card, self.kind, self.old, self.new, self.reasons, self.change, self.cause,
-                self.amount, self.tag)
-        return sum(c.itemsize * len(c) for c in cols)
+        cols = (self.card, self.code, self.amount, self.tag, self._run_seq, self._run_time)
+        shapes = sum(s.seqs.itemsize * len(s.seqs) + sum(c.itemsize * len(c) for c in s.columns if c is not None)
+                     for s in self._shapes if s is not None)
+        return sum(c.itemsize * len(c) for c in cols) + shapes

@@ -410,12 +410,7 @@ class Simulation:
     def event_totals(self) -> tuple["collections.Counter[Kind]", "collections.Counter[Kind]"]:
         """How many events of each kind the world has had, and the money moved by each money kind (fen)."""
         log = self.engine.events
-        kinds = collections.Counter(Kind(k) for k in log.kind)
-        money: collections.Counter[Kind] = collections.Counter()
-        for k, amount in zip(log.kind, log.amount):
-            if amount:
-                money[Kind(k)] += amount
-        return kinds, money
+        return collections.Counter(log.kind_counts()), collections.Counter(log.money_by_kind())
 
     def count_cards(self) -> dict[tuple[str, State], int]:
         """How many cards each carrier has in each state (cheap: no records are built)."""
@@ -424,7 +419,7 @@ class Simulation:
     def history(self, iccid: str, account_id: str | None = None) -> list[rec.Event]:
         """LIFE-4: a card's history is its list of events."""
         card = self._card(account_id, iccid, command=False)
-        return reads.events(self.engine, self.engine.events.read(card.events))
+        return reads.events(self.engine, self.engine.events.read(self.engine.card_events(card)))
 
     def ledger(self, iccid: str, account_id: str | None = None) -> list[rec.LedgerEntry]:
         return reads.ledger(self.engine, self._card(account_id, iccid, command=False))
@@ -477,7 +472,7 @@ class Simulation:
             if idx >= 0:
                 mine = cards[idx].account_id == account_id
             else:
-                pool = pools.get((log.detail.get(seq) or {}).get("pool", ""))
+                pool = pools.get((log.detail_of(seq) or {}).get("pool", ""))
                 mine = pool is not None and pool.account_id == account_id
             if mine:
                 out.append(reads.event(engine, log.get(seq)))
