@@ -11,11 +11,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from operator import attrgetter
 from typing import Any, Callable, Iterable
+
+import numpy as np
 
 from .clock import Due, JobKind, Scheduler
 from .errors import SimError
-from .events import CHANGE_ADDED, CHANGE_NONE, CHANGE_REMOVED, EventLog, Kind
+from .events import CHANGE_ADDED, CHANGE_NONE, CHANGE_REMOVED, EventLog, Kind, pack
 from .model import Account, Card, Cause, Pool, Reason, State
 from .profile import CarrierProfile, builtin_profiles, carrier_exists_message
 from .records import AdvanceResult
@@ -55,6 +58,53 @@ class CarrierState:
     maintenance_until: Instant | None = None  # MAINT-1
     serial: int = 0  # for identifiers of new cards
     term_end_cache: dict[tuple[Instant, int], Instant] = field(default_factory=dict)  # calendar maths is slow
+
+
+class CohortOrder:
+    """The order of a cohort job's events. A job works step by step over the whole cohort (every card's charge,
+    then every card's renewal event) and appends each step in bulk; each event carries a key (the card's position
+    in the cohort × 64 + its step), and ``finish`` reorders the job's events by key, so that the log reads exactly
+    as if the cards had been done one after another (the per-card rules' order)."""
+
+    STEP = 64
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+        self.start = len(log)
+        self.parts: list[np.ndarray] = []
+
+    def add(self, keys: np.ndarray) -> None:
+        """Keys of the events a bulk append has just added, one per event."""
+        self.parts.append(np.asarray(keys, dtype=np.int64))
+
+    def slow(self, key: int, before: int) -> None:
+        """Keys of the events one card's per-card rule has just added (from log length ``before`` on)."""
+        m = len(self.log) - before
+        assert m < self.STEP, "a card's step emitted more events than a cohort key can order"
+        if m:
+            self.parts.append(key + np.arange(m, dtype=np.int64))
+
+    def finish(self) -> None:
+        n = len(self.log) - self.start
+        if not n:
+            return
+        keys = np.concatenate(self.parts)
+        assert len(keys) == n, "every event of a cohort job has a key"
+        if (np.diff(keys) < 0).any():
+            self.log.reorder_tail(self.start, keys)
+
+
+def state_of(phase: np.ndarray, reasons: np.ndarray, retains: np.ndarray) -> np.ndarray:
+    """``Card.state`` for arrays of cards: the phase, or for an in-service card active / retained / suspended."""
+    in_service = phase == State.ACTIVE
+    derived = np.where(reasons == 0, State.ACTIVE,
+                       np.where((reasons & Reason.EXPIRED).astype(bool) & retains, State.RETAINED, State.SUSPENDED))
+    return np.where(in_service, derived, phase).astype(np.uint32)
+
+
+def _column(cards: list[Card], field: str, dtype: Any = np.int64) -> np.ndarray:
+    """One field of every card of a cohort, as an array."""
+    return np.fromiter(map(attrgetter(field), cards), dtype, len(cards))
 
 
 class Engine:
@@ -202,6 +252,117 @@ class Engine:
         elif card.reasons & Reason.ARREARS and card.profile.arrears_auto_resume:
             self.change(card, cause, remove=Reason.ARREARS, detail={"balance": card.balance})  # BILL-5
         return seq
+
+    # ------------------------------------------------------------------ the bulk primitives cohort jobs use
+
+    def cohort(self) -> CohortOrder:
+        return CohortOrder(self.events)
+
+    def emit_many(self, cards: list[Card], kind: Kind, cause: Cause, order: CohortOrder, keys: np.ndarray, *,
+                  tags: list[str] | str = "", detail: tuple[tuple[str, ...], tuple[Any, ...]] | None = None) -> None:
+        """``emit`` for a cohort: one event per card (``EventLog.append_many`` for the detail's form)."""
+        if cards:
+            self.events.append_many(self.now, np.fromiter((c.idx for c in cards), np.int32, len(cards)),
+                                    pack(kind, cause), tags=tags, detail=detail)
+            order.add(keys)
+
+    def change_many(self, cards: list[Card], cause: Cause, order: CohortOrder, keys: np.ndarray, *, add: int = 0,
+                    remove: int = 0, phase: State | None = None,
+                    detail: tuple[tuple[str, ...], tuple[Any, ...]] | None = None) -> None:
+        """``change`` for a cohort, in one of its three common forms: add reasons (``add``), clear reasons
+        (``remove``) or move to a phase (``phase``). The one place a cohort job's states change: LIFE-3/LIFE-4 as in
+        ``change`` (an event with the old state, the new state, the reasons added or removed and the cause, for
+        every card that changes) and the cohort indices kept in step. ``detail`` values given per card are per card
+        of ``cards``."""
+        if not cards:
+            return
+        assert (bool(add) + bool(remove) + (phase is not None)) == 1, "change_many does one kind of change"
+        before = _column(cards, "reasons")
+        before_phase = _column(cards, "phase")
+        retains = np.fromiter((c.profile.retention_months > 0 for c in cards), bool, len(cards))
+        old = state_of(before_phase, before, retains)
+        after, after_phase = before, before_phase
+        if add:
+            changed = (before & add) != add
+            after = before | add
+            for card, mask in zip(cards, after.tolist()):
+                card.reasons = mask
+        elif remove:
+            changed = (before & remove) != 0
+            after = before & ~remove
+            for card, mask in zip(cards, after.tolist()):
+                card.reasons = mask
+        else:
+            changed = before_phase != phase
+            after_phase = np.full(len(cards), int(phase), np.int64)
+            for card in cards:
+                card.phase = phase
+        new = state_of(after_phase, after, retains)
+        carriers = self.carriers
+        for card, yes in zip(cards, changed.tolist()):
+            if not yes:
+                continue
+            cs = carriers[card.profile.id]
+            if add & Reason.QUOTA:
+                cs.quota_stopped[card.idx] = card
+            elif remove & Reason.QUOTA:
+                cs.quota_stopped.pop(card.idx, None)
+            if add & Reason.EXPIRED:
+                cs.retained[card.idx] = card
+            elif remove & Reason.EXPIRED:
+                cs.retained.pop(card.idx, None)
+            if phase == State.CANCELLED:
+                for index in (cs.quota_stopped, cs.retained, cs.pending):
+                    index.pop(card.idx, None)
+        if not changed.all():
+            sel = np.flatnonzero(changed)
+            cards = [cards[i] for i in sel.tolist()]
+            keys, old, new, before, after = keys[sel], old[sel], new[sel], before[sel], after[sel]
+            if detail is not None:
+                detail = (detail[0], tuple(v if isinstance(v, (int, str, bool, type(None))) else
+                                           [v[i] for i in sel.tolist()] for v in detail[1]))
+        if not cards:
+            return
+        if add:
+            flag, bits = CHANGE_ADDED, after & ~before
+        elif remove:
+            flag, bits = CHANGE_REMOVED, before & ~after
+        else:
+            flag, bits = CHANGE_NONE, np.zeros(len(cards), np.int64)
+        codes = (pack(Kind.STATE_CHANGED, cause, change=flag) | old << np.uint32(5) | new << np.uint32(8)
+                 | bits.astype(np.uint32) << np.uint32(15))
+        self.events.append_many(self.now, np.fromiter((c.idx for c in cards), np.int32, len(cards)), codes,
+                                detail=detail)
+        order.add(keys)
+
+    def post_many(self, cards: list[Card], kind: Kind, amounts: np.ndarray | int, cause: Cause, items: list[str] | str,
+                  order: CohortOrder, keys: np.ndarray) -> None:
+        """``post`` for a cohort: the one place a cohort job's money moves. Each card's balance changes by its
+        amount and the move is recorded; then, as in ``post``, BILL-4: a balance below zero suspends the card for
+        ``arrears``, and BILL-5: a paid-up card resumes where the carrier allows."""
+        n = len(cards)
+        if not n:
+            return
+        amounts = np.broadcast_to(np.asarray(amounts, dtype=np.int64), (n,))
+        balance = _column(cards, "balance") + amounts
+        for card, b in zip(cards, balance.tolist()):
+            card.balance = b
+        self.events.append_many(self.now, np.fromiter((c.idx for c in cards), np.int32, n), pack(kind, cause),
+                                amounts, items)
+        order.add(keys)
+        reasons, phase = _column(cards, "reasons"), _column(cards, "phase")
+        arrears = (reasons & Reason.ARREARS).astype(bool)
+        owing = np.flatnonzero((balance < 0) & ~arrears & (phase != State.CANCELLED))
+        if len(owing):  # BILL-4
+            self.change_many([cards[i] for i in owing.tolist()], cause, order, keys[owing] + 1,
+                             add=Reason.ARREARS, detail=(("balance",), (balance[owing].tolist(),)))
+        paid = np.flatnonzero((balance >= 0) & arrears)
+        for i in paid.tolist():  # BILL-5 (rare in a cohort: a card in arrears is not usually charged into credit)
+            card = cards[i]
+            if card.profile.arrears_auto_resume:
+                before = len(self.events)
+                self.change(card, cause, remove=Reason.ARREARS, detail={"balance": card.balance})
+                order.slow(int(keys[i]) + 1, before)
 
     # ------------------------------------------------------------------ time helpers for rules
 

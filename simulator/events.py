@@ -219,22 +219,97 @@ class EventLog:
         self.tag.append(self._tag_id(tag) if tag_id is None else tag_id)
         return seq
 
-    def append_many(self, time: int, cards: np.ndarray, code: int, amounts: np.ndarray | int = 0,
-                    tags: np.ndarray | str = "") -> int:
-        """Append one event per card of ``cards`` (in that order), all at ``time`` with the same code word and no
-        detail: a cohort job's events in one go. ``amounts`` and ``tags`` are one per card or one for all.
-        Returns the seq of the first."""
+    def append_many(self, time: int, cards: np.ndarray, code: np.ndarray | int, amounts: np.ndarray | int = 0,
+                    tags: np.ndarray | list[str] | str = "",
+                    detail: tuple[tuple[str, ...], tuple[Any, ...]] | None = None) -> int:
+        """Append one event per card of ``cards`` (in that order), all at ``time``: a cohort job's events in one
+        go. ``code`` (``pack``), ``amounts`` and ``tags`` are one per card or one for all; ``detail`` is the keys of
+        every event's detail and, per key, one value for all or a sequence of one per card (plain ints, strings,
+        booleans or None). Returns the seq of the first."""
         first, n = len(self.code), len(cards)
         if not n:
             return first
         self._at(time)
+        shape_bits = 0
+        if detail is not None:
+            shape_bits = self._store_details(first, n, *detail) << _SHAPE
+        codes = np.broadcast_to(np.asarray(code, dtype=np.uint32) | np.uint32(shape_bits), (n,))
         self.card.frombytes(np.ascontiguousarray(cards, dtype=np.int32).tobytes())
-        self.code.frombytes(np.full(n, code, dtype=np.uint32).tobytes())
-        self.amount.frombytes(np.broadcast_to(np.asarray(amounts, dtype=np.int64), (n,)).tobytes())
-        tag_ids = (np.full(n, self._tag_id(tags), dtype=np.uint16) if isinstance(tags, str)
-                   else np.asarray(tags, dtype=np.uint16))
-        self.tag.frombytes(np.ascontiguousarray(tag_ids, dtype=np.uint16).tobytes())
+        self.code.frombytes(np.ascontiguousarray(codes).tobytes())
+        self.amount.frombytes(np.ascontiguousarray(np.broadcast_to(np.asarray(amounts, np.int64), (n,))).tobytes())
+        if isinstance(tags, str):
+            tag_ids = np.full(n, self._tag_id(tags), dtype=np.uint16)
+        elif isinstance(tags, np.ndarray):
+            tag_ids = tags.astype(np.uint16)
+        else:
+            ids: dict[str, int] = {}
+            tag_ids = np.fromiter((ids[t] if t in ids else ids.setdefault(t, self._tag_id(t)) for t in tags),
+                                  np.uint16, n)
+        self.tag.frombytes(tag_ids.tobytes())
         return first
+
+    def _store_details(self, first: int, n: int, keys: tuple[str, ...], values: tuple[Any, ...]) -> int:
+        """The rows of ``n`` details of one shape for the events from ``first`` on (``append_many``)."""
+        per_card = [not isinstance(v, (int, str, bool, type(None))) for v in values]
+        types = tuple(type(v[0]) if many else type(v) for v, many in zip(values, per_card))
+        types = tuple(int if issubclass(t, np.integer) else bool if t is np.bool_ else t for t in types)
+        key = (tuple(keys), types)
+        shape_id = self._shape_ids.get(key)
+        if shape_id is None:
+            if not all(t in _TYPE_CODES for t in types) or len(self._shapes) >= MAX_SHAPES:
+                raise ValueError(f"details of types {types} cannot be stored in bulk")
+            shape_id = self._shape_ids[key] = len(self._shapes)
+            self._shapes.append(_Shape(key[0], tuple(_TYPE_CODES[t] for t in types)))
+        shape = self._shapes[shape_id]
+        assert shape is not None
+        shape.seqs.frombytes(np.arange(first, first + n, dtype=np.uint64).tobytes())
+        for value, many, t, column in zip(values, per_card, types, shape.columns):
+            if t is int:
+                column.frombytes(np.ascontiguousarray(np.broadcast_to(np.asarray(value, np.int64), (n,))).tobytes())
+            elif t is bool:
+                column.frombytes(np.ascontiguousarray(np.broadcast_to(np.asarray(value, np.uint8), (n,))).tobytes())
+            elif t is str:
+                if many:
+                    ids: dict[str, int] = {}
+                    column.extend(ids[v] if v in ids else ids.setdefault(v, self._string_id(v)) for v in value)
+                else:
+                    column.frombytes(np.full(n, self._string_id(value), dtype=np.uint32).tobytes())
+        return shape_id
+
+    def reorder_tail(self, start: int, keys: np.ndarray) -> None:
+        """Put the events from ``start`` on in the order of ``keys`` (stable): a cohort job appends its events
+        step by step for the whole cohort, and this makes the log read as if each card had been done in turn.
+        The tail must lie within one instant."""
+        n = len(self.code) - start
+        assert len(keys) == n and self._run_seq[-1] <= start, "a reordered tail is one instant's events"
+        order = np.argsort(keys, kind="stable")
+        new_pos = np.empty(n, dtype=np.int64)
+        new_pos[order] = np.arange(n)
+        for column, dtype in ((self.card, np.int32), (self.code, np.uint32), (self.amount, np.int64),
+                              (self.tag, np.uint16)):
+            view = np.frombuffer(column, dtype=dtype)
+            view[start:] = view[start:][order]
+            del view
+        for shape in self._shapes:
+            if shape is None or not len(shape.seqs) or shape.seqs[-1] < start:
+                continue
+            seqs = np.frombuffer(shape.seqs, dtype=np.uint64)
+            row0 = int(np.searchsorted(seqs, start))
+            moved = new_pos[seqs[row0:].astype(np.int64) - start] + start
+            rows = np.argsort(moved, kind="stable")
+            seqs[row0:] = moved[rows]
+            del seqs
+            for t, column in zip(shape.types, shape.columns):
+                if column is not None:
+                    view = np.frombuffer(column, dtype={"i": np.int64, "s": np.uint32, "b": np.uint8}[t])
+                    view[row0:] = view[row0:][rows]
+                    del view
+        moved_dicts = {seq: d for seq, d in self._dicts.items() if seq >= start}
+        for seq in moved_dicts:
+            del self._dicts[seq]
+        for seq, d in moved_dicts.items():
+            self._dicts[int(new_pos[seq - start]) + start] = d
+        self._index = None if self._index is not None and self._index[2] > start else self._index
 
     # ------------------------------------------------------------------ reading
 

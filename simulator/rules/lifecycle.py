@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..clock import JobKind
 from ..errors import SimError
 from ..events import Kind
@@ -19,7 +21,7 @@ from ..profile import Plan
 from .real_name import start_grace
 
 if TYPE_CHECKING:
-    from ..engine import Engine
+    from ..engine import CohortOrder, Engine
 
 
 def new_card(engine: "Engine", carrier: str, account_id: str | None, plan: Plan | None,
@@ -129,3 +131,23 @@ def cancel(engine: "Engine", card: Card, cause: Cause, why: str) -> None:
         engine.emit(card, Kind.CERTIFICATE_ISSUED, cause, detail={"number": card.certificate["number"]})
     card.owner_name = card.owner_id = card.imei = None
     engine.emit(card, Kind.DATA_WIPED, cause)
+
+
+def cancel_many(engine: "Engine", cards: list[Card], cause: Cause, why: str, order: "CohortOrder",
+                keys: np.ndarray) -> None:
+    """``cancel`` for a cohort (RET-2, CAN-5): ``cancelled``, personal data wiped (CAN-4). A requested cancellation
+    (with its certificate) goes card by card."""
+    if why == "requested":
+        for card, key in zip(cards, keys.tolist()):
+            before = len(engine.events)
+            cancel(engine, card, cause, why)
+            order.slow(key, before)
+        return
+    now = engine.now
+    for card in cards:
+        card.cancelled_at, card.cancel_cause = now, why
+        card.pending_plan = card.pending_at = None
+    engine.change_many(cards, cause, order, keys, phase=State.CANCELLED, detail=(("why",), (why,)))
+    for card in cards:
+        card.owner_name = card.owner_id = card.imei = None
+    engine.emit_many(cards, Kind.DATA_WIPED, cause, order, keys + 1)

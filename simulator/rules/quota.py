@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..errors import SimError
 from ..events import Kind
 from ..model import Card, Cause, Pool, Reason, State
@@ -172,12 +174,20 @@ def _pool_room(engine: "Engine", pool: Pool, detail: dict) -> None:
 
 def lift_at_cycle_start(engine: "Engine", cs: "CarrierState") -> None:
     """QUOTA-2: a card stopped for ``quota`` resumes by itself at the next cycle start (for a plan whose quota
-    covers the whole term: once a new term has started). POOL-1: pool members resume with the pool's new cycle."""
-    for card in list(cs.quota_stopped.values()):
+    covers the whole term: once a new term has started). POOL-1: pool members resume with the pool's new cycle.
+    The cohort's lifts are one bulk change; a card starting a prepaid term (QUOTA-4) goes on its own."""
+    order = engine.cohort()
+    lifted, keys = [], []
+    for pos, card in enumerate(list(cs.quota_stopped.values())):
         if remaining_kb(engine, card) <= 0 and _prepaid_term_due(engine, card):
+            before = len(engine.events)
             _start_prepaid_term(engine, card)  # QUOTA-4
+            order.slow(pos * 64, before)
         if remaining_kb(engine, card) > 0:
-            engine.change(card, Cause.CLOCK, remove=Reason.QUOTA)
+            lifted.append(card)
+            keys.append(pos * 64 + 8)
+    engine.change_many(lifted, Cause.CLOCK, order, np.array(keys, dtype=np.int64), remove=Reason.QUOTA)
+    order.finish()
 
 
 def _prepaid_term_due(engine: "Engine", card: Card) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..clock import Due, JobKind
 from ..errors import SimError
 from ..events import Kind
@@ -28,11 +30,14 @@ def start_grace(engine: "Engine", card: Card) -> None:
 
 
 def on_deadline(engine: "Engine", due: Due) -> None:
-    for card in due.targets:
-        if (card.kyc_deadline == due.when and not card.verified and card.phase == State.ACTIVE
-                and not card.reasons & Reason.UNVERIFIED):
-            engine.change(card, Cause.CLOCK, add=Reason.UNVERIFIED,
-                          detail={"grace_days": card.profile.kyc_grace_days})
+    """KYC-1: every card whose grace ended unverified is suspended for ``unverified`` (one bulk change)."""
+    cards = [c for c in dict.fromkeys(due.targets) if c.kyc_deadline == due.when and not c.verified
+             and c.phase == State.ACTIVE and not c.reasons & Reason.UNVERIFIED]
+    if cards:
+        order = engine.cohort()
+        engine.change_many(cards, Cause.CLOCK, order, np.arange(len(cards), dtype=np.int64) * 64,
+                           add=Reason.UNVERIFIED, detail=(("grace_days",), ([c.profile.kyc_grace_days for c in cards],)))
+        order.finish()
 
 
 def document_problem(account: Account, id_number: str) -> str | None:
