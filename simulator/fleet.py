@@ -2,7 +2,9 @@
 
 Names and companies come from faker's zh_CN locale; every identifier is valid per ID-1 (Luhn check digits, real
 MCC/MNC prefixes, valid resident ids and credit codes). The same seed gives the same fleet, because every random
-choice comes from one seeded ``random.Random`` and faker is seeded from it.
+choice comes from one seeded ``random.Random`` and faker is seeded from it (faker runs once per account, not per
+card). The cards are opened and activated through ``Simulation.open_cards``, one batch with the outcome of the
+public operations called card by card.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Callable
 
 from faker import Faker
 
-from .identifiers import make_credit_code, make_imei, make_resident_id
+from .identifiers import luhn_check_digits, make_credit_code, make_resident_id
 from .simulation import Simulation
 
 
@@ -44,7 +46,8 @@ class Fleet:
 
 
 def generate(sim: Simulation, spec: FleetSpec, progress: Callable[[int, int], None] | None = None) -> Fleet:
-    """Build the fleet into ``sim`` at its current time, through the public operations a platform would use."""
+    """Build the fleet into ``sim`` at its current time: accounts through ``create_account``, cards in one batch
+    (``open_cards``), pools and first traffic through the public operations, card by card."""
     if spec.accounts < 1 or spec.cards < 0:
         raise ValueError("a fleet needs at least one account and a non-negative number of cards")
     rng = random.Random(spec.seed)
@@ -67,32 +70,48 @@ def generate(sim: Simulation, spec: FleetSpec, progress: Callable[[int, int], No
                                                      id_number=make_credit_code(rng)))
     pools: dict[tuple[str, str], str] = {}
     imei_serial = rng.randrange(10**6, 10**7)
+    plans = {c: sim.plans(c) for c in carriers}
+    # Every random choice is drawn in the order the cards were once built in one by one, so a seed gives the same
+    # fleet; the cards are then opened and activated in one batch (``Simulation.open_cards``), and the steps that
+    # depend on the cards before (pools, first traffic) run card by card after each card's own.
+    rows, after = [], []
     for n in range(spec.cards):
         account = fleet.accounts[n % len(fleet.accounts)] if n < len(fleet.accounts) else rng.choice(fleet.accounts)
         carrier = carriers[n % len(carriers)]
-        plans = sim.plans(carrier)
-        plan = rng.choice(plans)
+        plan = rng.choice(plans[carrier])
         extra = plan.price * rng.randint(*spec.months_prepaid) // plan.term_months
-        iccid = sim.open_card(account, carrier, plan.code, payment=f"{(plan.price + extra) / 100:.2f}",
-                              auto_suspend=rng.random() < spec.auto_suspend_share,
-                              auto_renew=rng.random() < spec.auto_renew_share)
-        fleet.cards.append(iccid)
-        fleet.plans.append(plan.code)
-        if rng.random() < spec.activated_share:
+        auto_suspend = rng.random() < spec.auto_suspend_share
+        auto_renew = rng.random() < spec.auto_renew_share
+        imei, pooled, kb = None, False, 0
+        activated = rng.random() < spec.activated_share
+        if activated:
             imei_serial += 1
-            sim.activate(account, iccid, make_imei(imei_serial))
-            if plan.quota_scope == "month" and rng.random() < spec.pooled_share:
-                key = (account, carrier)
-                if key not in pools:
-                    pools[key] = sim.create_pool(account, carrier, f"{carrier} pool")
-                    fleet.pools.append(pools[key])
-                sim.add_to_pool(account, pools[key], iccid)
+            imei = imei_serial
+            pooled = plan.quota_scope == "month" and rng.random() < spec.pooled_share
             share = rng.uniform(1.0, 1.5) if rng.random() < spec.over_quota_share else rng.uniform(0.0, 0.7)
             kb = int(plan.quota_kb * share * (1 if plan.quota_scope == "month" else 1 / plan.term_months))
-            if kb:
-                sim.report_usage(iccid, kb=kb)
+        rows.append((account, carrier, plan.code, plan.price + extra, auto_suspend, auto_renew, activated, imei))
+        after.append((pooled, kb))
+        fleet.plans.append(plan.code)
+    serials = [r[7] for r in rows if r[7] is not None]
+    imeis = iter(f"86{s:012d}{c}" for s, c in zip(serials, luhn_check_digits("86", serials, 12)))
+    rows = [r if r[7] is None else (*r[:7], next(imeis)) for r in rows]
+
+    def then(n: int, iccid: str) -> None:
+        pooled, kb = after[n]
+        account, carrier = rows[n][0], rows[n][1]
+        if pooled:
+            key = (account, carrier)
+            if key not in pools:
+                pools[key] = sim.create_pool(account, carrier, f"{carrier} pool")
+                fleet.pools.append(pools[key])
+            sim.add_to_pool(account, pools[key], iccid)
+        if kb:
+            sim.report_usage(iccid, kb=kb)
         if progress is not None and (n + 1) % 10000 == 0:
             progress(n + 1, spec.cards)
+
+    fleet.cards = sim.open_cards(rows, then)
     return fleet
 
 

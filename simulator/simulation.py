@@ -17,14 +17,14 @@ import dataclasses
 import hashlib
 import json
 from datetime import datetime, tzinfo
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .batch_files import OPERATIONS, BatchFileError, read_batch
 from .clock import JobKind
 from .engine import DEFAULT_START, DEFAULT_TIMEZONE, Engine
 from .errors import SimError, bad_input, not_found
 from .events import Kind
-from .identifiers import iccid_problem, imei_problem
+from .identifiers import iccid_problem, imei_problem, luhn_check_digits
 from .model import Account, Card, Cause, Pool, State
 from .money import to_fen
 from .profile import AddOn, CarrierProfile, Plan, load_profile
@@ -164,6 +164,37 @@ class Simulation:
         return lifecycle.open_card(self.engine, account, carrier, p, payment=amount, auto_suspend=bool(auto_suspend),
                                    auto_renew=bool(auto_renew), testing=bool(testing), iccid=iccid).iccid
 
+    def open_cards(self, rows: Iterable[tuple[str, str, str, int, bool, bool, bool, str | None]],
+                   then: Callable[[int, str], None] | None = None) -> list[str]:
+        """``open_card`` then ``activate`` for many new cards at once (a fleet build), with the outcome of the calls
+        one by one. A row is (account, carrier, plan code, payment in fen, auto_suspend, auto_renew, activate,
+        imei or None). ``then(position, iccid)`` runs after each card's own steps, card by card (pools, traffic).
+        As one by one, a carrier in maintenance (MAINT-1) refuses its first card: the cards before it are opened."""
+        prepared, refusal = [], None
+        for account_id, carrier, plan, payment, auto_suspend, auto_renew, activate, imei in rows:
+            account = self._account(account_id)
+            try:
+                maintenance.gate(self.engine, self.engine.carrier(carrier))
+            except SimError as exc:
+                refusal = exc
+                break
+            if not isinstance(payment, int) or isinstance(payment, bool) or payment < 0:
+                raise bad_input(f"A payment is a non-negative number of fen, got {payment!r}.")
+            prepared.append((account, carrier, self._plan(carrier, plan), payment, bool(auto_suspend),
+                             bool(auto_renew), bool(activate), imei))
+        imeis = [(i, r[7]) for i, r in enumerate(prepared) if r[7] is not None]
+        plain = [(i, imei) for i, imei in imeis if type(imei) is str and len(imei) == 15 and imei.isascii()
+                 and imei.isdigit()]
+        checks = luhn_check_digits("", [int(imei[:14]) for _, imei in plain], 14)  # ID-1, checked in bulk
+        if len(plain) < len(imeis) or any(imei[14] != c for (_, imei), c in zip(plain, checks)):
+            for _, imei in imeis:
+                self._imei(imei)  # the first bad one says what is wrong with it
+        step = None if then is None else (lambda pos, card: then(pos, card.iccid))
+        cards = lifecycle.open_cards(self.engine, prepared, step)
+        if refusal is not None:
+            raise refusal
+        return [c.iccid for c in cards]
+
     def activate(self, account_id: str, iccid: str, imei: str | None = None) -> None:
         card = self._card(account_id, iccid)
         lifecycle.activate(self.engine, card, None if imei is None else self._imei(imei))
@@ -211,18 +242,27 @@ class Simulation:
         imei)``, applied in order exactly as ``report_usage`` would apply them one by one; the result is totals,
         not one record per report."""
         rows = []
+        by_iccid = self.engine.by_iccid
         for row in reports:  # every row checked before any is applied: a bad row refuses the batch unapplied
             if not isinstance(row, (tuple, list)) or not 2 <= len(row) <= 4:
                 raise bad_input(f"A usage report is (iccid, kb[, region[, imei]]), got {row!r}.")
-            iccid, kb, region, imei = (*row, None, None)[:4]
-            if isinstance(kb, bool) or not isinstance(kb, int) or kb < 0:
+            kb = row[1]
+            if type(kb) is not int or kb < 0:
                 raise bad_input(f"Usage must be a non-negative amount of KB, got {kb!r}.")
-            rows.append((self._card(None, iccid), kb, regions.normalise_region(region) if region is not None
-                         else None, self._imei(imei) if imei is not None else None))
+            card = by_iccid.get(row[0]) if type(row[0]) is str else None
+            if card is None:
+                card = self._card(None, row[0])  # the error an unknown or malformed ICCID gets
+            if len(row) == 2:
+                rows.append((card, kb, None, None))
+                continue
+            region, imei = (*row[2:], None)[:2]
+            rows.append((card, kb, regions.normalise_region(region) if region is not None else None,
+                         self._imei(imei) if imei is not None else None))
         engine, refused = self.engine, collections.Counter()
         accepted_total = refused_total = 0
+        report = usage.report
         for card, kb, code, device in rows:
-            accepted, why = usage.report(engine, card, kb, code, device)
+            accepted, why = report(engine, card, kb, code, device)
             accepted_total += accepted
             if accepted != kb:
                 refused_total += kb - accepted

@@ -31,9 +31,12 @@ def period_of(card: Card, cs: "CarrierState") -> int:
 def roll(engine: "Engine", card: Card) -> None:
     """Bring a card's counters into the current cycle and quota period (the lazy reset)."""
     cs = engine.carriers[card.profile.id]
-    if card.cycle != cs.cycle:
-        card.cycle, card.cycle_usage_kb = cs.cycle, 0
-    period = period_of(card, cs)
+    cycle = cs.cycle
+    if card.cycle != cycle:
+        card.cycle, card.cycle_usage_kb = cycle, 0
+    plan = card.plan
+    period = (-card.term_start - 1 if plan is not None and plan.quota_scope == "term" and card.term_start is not None
+              else cycle)  # period_of, inline: this runs for every usage report
     if card.quota_period != period:
         card.quota_period, card.quota_used_kb, card.addon_kb = period, 0, 0
         card.alerts_sent, card.overage_mb, card.pool_over_kb = 0, 0, 0
@@ -124,9 +127,11 @@ def _consume_pool(engine: "Engine", card: Card, kb: int) -> int:
 
 def _alerts(engine: "Engine", card: Card, used: int, quota: int) -> None:
     """ALERT-1: one event per configured threshold crossed, once per threshold per period."""
-    for i, pct in enumerate(card.profile.alert_thresholds):
+    for i, pct in enumerate(card.profile.alert_thresholds):  # ascending: past the first not crossed, none is
+        if used * 100 < quota * pct:
+            break
         bit = 1 << i
-        if not card.alerts_sent & bit and used * 100 >= quota * pct:
+        if not card.alerts_sent & bit:
             card.alerts_sent |= bit
             engine.emit(card, Kind.ALERT, Cause.USAGE,
                         detail={"threshold": pct, "used_kb": used, "quota_kb": quota, "scope": "card"})
