@@ -19,6 +19,7 @@ import numpy as np
 from .clock import Due, JobKind, Scheduler
 from .errors import SimError
 from .events import CHANGE_ADDED, CHANGE_NONE, CHANGE_REMOVED, EventLog, Kind, pack
+from .gcpause import paused_gc
 from .model import Account, Card, Cause, Pool, Reason, State
 from .profile import CarrierProfile, builtin_profiles, carrier_exists_message
 from .records import AdvanceResult
@@ -182,10 +183,11 @@ class Engine:
             raise SimError("clock_backwards", clock_backwards_message(self.iso(self.now), when, ENGINE_REWIND),
                            status=409)
         start, first_event, jobs = self.now, len(self.events), 0
-        while (due := self.scheduler.pop_due(target)) is not None:
-            self.now = due.when
-            self._handlers[due.kind](self, due)
-            jobs += 1
+        with paused_gc():
+            while (due := self.scheduler.pop_due(target)) is not None:
+                self.now = due.when
+                self._handlers[due.kind](self, due)
+                jobs += 1
         self.now = target
         return AdvanceResult(to_datetime(start, self.tz), to_datetime(target, self.tz), jobs,
                              len(self.events) - first_event)

@@ -8,8 +8,8 @@ A year of a million cards is tens of millions of events, so the log is lean: no 
   About 18 bytes an event.
 - The one common fact of an event (a charge's item, a renewal's plan) is an interned string in the ``tag`` column.
 - Details are kept as *shapes*: a detail whose values are plain ints, strings, booleans or None is stored as one row
-  of its shape's columns (its keys and value types, interned once), and the dict is built again only when the event
-  is read; anything else (a float, a list) stays a dict in a sparse map.
+  of its shape's columns (its keys and value types kept once per shape), and the dict is built again only when the
+  event is read; anything else (a float, a list) stays a dict in a sparse map.
 - ``append_many`` appends a cohort's events in one go; the per-card index (a card's history) is derived from the
   card column when it is read, not kept as one list per card.
 
@@ -99,16 +99,17 @@ _TYPE_CODES = {int: "i", str: "s", bool: "b", type(None): "n"}
 
 
 class _Shape:
-    """The rows of every detail with the same keys and value types: one column per key (ints ``q``, strings as
-    interned ids ``I``, booleans ``B``, None not stored). Types are kept as codes ("i", "s", "b", "n")."""
+    """The rows of every detail with the same keys and value types: one column per key (ints ``q``, booleans
+    ``B``, strings a list of references — a repeated string is one object —, None not stored). Types are kept as
+    codes ("i", "s", "b", "n")."""
 
     __slots__ = ("keys", "types", "seqs", "columns")
 
     def __init__(self, keys: tuple[str, ...], types: tuple[str, ...]) -> None:
         self.keys, self.types = keys, types
         self.seqs = array("Q")
-        self.columns = [array("q") if t == "i" else array("I") if t == "s" else array("B") if t == "b" else None
-                        for t in types]
+        self.columns: list[Any] = [array("q") if t == "i" else [] if t == "s" else array("B") if t == "b" else None
+                                   for t in types]
 
     def __getstate__(self) -> tuple:
         return self.keys, self.types, self.seqs, self.columns
@@ -133,8 +134,6 @@ class EventLog:
         self._dicts: dict[int, dict[str, Any]] = {}  # details no shape can hold
         self._shapes: list[_Shape | None] = [None, None]
         self._shape_ids: dict[tuple, int] = {}
-        self._strings: list[str] = []
-        self._string_ids: dict[str, int] = {}
         self._index: tuple[Any, Any, int] | None = None  # per-card index (derived, never pickled)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -142,13 +141,12 @@ class EventLog:
         shapes (whose keys hold types, which a snapshot never names)."""
         state = self.__dict__.copy()
         state["_index"] = None
-        del state["_shape_ids"], state["_tag_ids"], state["_string_ids"]
+        del state["_shape_ids"], state["_tag_ids"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._tag_ids = {tag: i for i, tag in enumerate(self.tags)}
-        self._string_ids = {text: i for i, text in enumerate(self._strings)}
         by_code = {code: t for t, code in _TYPE_CODES.items()}
         self._shape_ids = {(s.keys, tuple(by_code[t] for t in s.types)): i
                            for i, s in enumerate(self._shapes) if s is not None}
@@ -164,13 +162,6 @@ class EventLog:
             tag_id = self._tag_ids[tag] = len(self.tags)
             self.tags.append(tag)
         return tag_id
-
-    def _string_id(self, text: str) -> int:
-        sid = self._string_ids.get(text)
-        if sid is None:
-            sid = self._string_ids[text] = len(self._strings)
-            self._strings.append(text)
-        return sid
 
     def _store_detail(self, seq: int, detail: dict[str, Any]) -> int:
         """Store a detail as its shape's row; returns the shape id (DICT_DETAIL: kept as a dict)."""
@@ -191,10 +182,8 @@ class EventLog:
                 return DICT_DETAIL
         shape.seqs.append(seq)
         for value, t, column in zip(detail.values(), types, shape.columns):
-            if t is int or t is bool:
+            if column is not None:
                 column.append(value)
-            elif t is str:
-                column.append(self._string_id(value))
         return shape_id
 
     def _at(self, time: int) -> None:
@@ -269,11 +258,7 @@ class EventLog:
             elif t is bool:
                 column.frombytes(np.ascontiguousarray(np.broadcast_to(np.asarray(value, np.uint8), (n,))).tobytes())
             elif t is str:
-                if many:
-                    ids: dict[str, int] = {}
-                    column.extend(ids[v] if v in ids else ids.setdefault(v, self._string_id(v)) for v in value)
-                else:
-                    column.frombytes(np.full(n, self._string_id(value), dtype=np.uint32).tobytes())
+                column.extend(value if many else [value] * n)
         return shape_id
 
     def reorder_tail(self, start: int, keys: np.ndarray) -> None:
@@ -300,8 +285,11 @@ class EventLog:
             seqs[row0:] = moved[rows]
             del seqs
             for t, column in zip(shape.types, shape.columns):
-                if column is not None:
-                    view = np.frombuffer(column, dtype={"i": np.int64, "s": np.uint32, "b": np.uint8}[t])
+                if t == "s":
+                    tail = column[row0:]
+                    column[row0:] = [tail[r] for r in rows.tolist()]
+                elif column is not None:
+                    view = np.frombuffer(column, dtype={"i": np.int64, "b": np.uint8}[t])
                     view[row0:] = view[row0:][rows]
                     del view
         moved_dicts = {seq: d for seq, d in self._dicts.items() if seq >= start}
@@ -332,12 +320,10 @@ class EventLog:
         shape = self._shapes[shape_id]
         assert shape is not None
         row = bisect_left(shape.seqs, seq)
-        strings, out = self._strings, {}
+        out = {}
         for key, t, column in zip(shape.keys, shape.types, shape.columns):
-            if t == "i":
+            if t == "i" or t == "s":
                 out[key] = column[row]
-            elif t == "s":
-                out[key] = strings[column[row]]
             elif t == "b":
                 out[key] = bool(column[row])
             else:
@@ -406,6 +392,7 @@ class EventLog:
 
     def nbytes(self) -> int:
         cols = (self.card, self.code, self.amount, self.tag, self._run_seq, self._run_time)
-        shapes = sum(s.seqs.itemsize * len(s.seqs) + sum(c.itemsize * len(c) for c in s.columns if c is not None)
+        shapes = sum(s.seqs.itemsize * len(s.seqs) + sum(c.itemsize * len(c) if isinstance(c, array) else 8 * len(c)
+                                                         for c in s.columns if c is not None)
                      for s in self._shapes if s is not None)
         return sum(c.itemsize * len(c) for c in cols) + shapes

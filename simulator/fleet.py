@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 from faker import Faker
 
 from .identifiers import luhn_check_digits, make_credit_code, make_resident_id
 from .simulation import Simulation
+
+CHUNK = 1 << 16  # cards opened in one batch
 
 
 @dataclass
@@ -72,47 +75,53 @@ def generate(sim: Simulation, spec: FleetSpec, progress: Callable[[int, int], No
     imei_serial = rng.randrange(10**6, 10**7)
     plans = {c: sim.plans(c) for c in carriers}
     # Every random choice is drawn in the order the cards were once built in one by one, so a seed gives the same
-    # fleet; the cards are then opened and activated in one batch (``Simulation.open_cards``), and the steps that
-    # depend on the cards before (pools, first traffic) run card by card after each card's own.
-    rows, after = [], []
-    for n in range(spec.cards):
-        account = fleet.accounts[n % len(fleet.accounts)] if n < len(fleet.accounts) else rng.choice(fleet.accounts)
-        carrier = carriers[n % len(carriers)]
-        plan = rng.choice(plans[carrier])
-        extra = plan.price * rng.randint(*spec.months_prepaid) // plan.term_months
-        auto_suspend = rng.random() < spec.auto_suspend_share
-        auto_renew = rng.random() < spec.auto_renew_share
-        imei, pooled, kb = None, False, 0
-        activated = rng.random() < spec.activated_share
-        if activated:
-            imei_serial += 1
-            imei = imei_serial
-            pooled = plan.quota_scope == "month" and rng.random() < spec.pooled_share
-            share = rng.uniform(1.0, 1.5) if rng.random() < spec.over_quota_share else rng.uniform(0.0, 0.7)
-            kb = int(plan.quota_kb * share * (1 if plan.quota_scope == "month" else 1 / plan.term_months))
-        rows.append((account, carrier, plan.code, plan.price + extra, auto_suspend, auto_renew, activated, imei))
-        after.append((pooled, kb))
-        fleet.plans.append(plan.code)
-    serials = [r[7] for r in rows if r[7] is not None]
-    imeis = iter(f"86{s:012d}{c}" for s, c in zip(serials, luhn_check_digits("86", serials, 12)))
-    rows = [r if r[7] is None else (*r[:7], next(imeis)) for r in rows]
-
-    def then(n: int, iccid: str) -> None:
-        pooled, kb = after[n]
-        account, carrier = rows[n][0], rows[n][1]
-        if pooled:
-            key = (account, carrier)
-            if key not in pools:
-                pools[key] = sim.create_pool(account, carrier, f"{carrier} pool")
-                fleet.pools.append(pools[key])
-            sim.add_to_pool(account, pools[key], iccid)
-        if kb:
-            sim.report_usage(iccid, kb=kb)
-        if progress is not None and (n + 1) % 10000 == 0:
-            progress(n + 1, spec.cards)
-
-    fleet.cards = sim.open_cards(rows, then)
+    # fleet; the cards are then opened and activated in batches (``Simulation.open_cards``; batches bound the
+    # memory the rows take), and the steps that depend on the cards before (pools, first traffic) run card by card
+    # after each card's own.
+    for first in range(0, spec.cards, CHUNK):
+        rows, after = [], []
+        for n in range(first, min(first + CHUNK, spec.cards)):
+            account = fleet.accounts[n % len(fleet.accounts)] if n < len(fleet.accounts) else \
+                rng.choice(fleet.accounts)
+            carrier = carriers[n % len(carriers)]
+            plan = rng.choice(plans[carrier])
+            extra = plan.price * rng.randint(*spec.months_prepaid) // plan.term_months
+            auto_suspend = rng.random() < spec.auto_suspend_share
+            auto_renew = rng.random() < spec.auto_renew_share
+            imei, pooled, kb = None, False, 0
+            activated = rng.random() < spec.activated_share
+            if activated:
+                imei_serial += 1
+                imei = imei_serial
+                pooled = plan.quota_scope == "month" and rng.random() < spec.pooled_share
+                share = rng.uniform(1.0, 1.5) if rng.random() < spec.over_quota_share else rng.uniform(0.0, 0.7)
+                kb = int(plan.quota_kb * share * (1 if plan.quota_scope == "month" else 1 / plan.term_months))
+            rows.append((account, carrier, plan.code, plan.price + extra, auto_suspend, auto_renew, activated, imei))
+            after.append((pooled, kb))
+            fleet.plans.append(plan.code)
+        serials = [r[7] for r in rows if r[7] is not None]
+        imeis = iter(f"86{s:012d}{c}" for s, c in zip(serials, luhn_check_digits("86", serials, 12)))
+        rows = [r if r[7] is None else (*r[:7], next(imeis)) for r in rows]
+        fleet.cards.extend(sim.open_cards(rows, partial(_then, sim, fleet, pools, rows, after, first, spec.cards,
+                                                       progress)))
     return fleet
+
+
+def _then(sim: Simulation, fleet: Fleet, pools: dict[tuple[str, str], str], rows: list, after: list, first: int,
+          total: int, progress: Callable[[int, int], None] | None, pos: int, iccid: str) -> None:
+    """A card's steps after its own (``open_cards``' callback): its pool, its first traffic."""
+    pooled, kb = after[pos]
+    account, carrier = rows[pos][0], rows[pos][1]
+    if pooled:
+        key = (account, carrier)
+        if key not in pools:
+            pools[key] = sim.create_pool(account, carrier, f"{carrier} pool")
+            fleet.pools.append(pools[key])
+        sim.add_to_pool(account, pools[key], iccid)
+    if kb:
+        sim.report_usage(iccid, kb=kb)
+    if progress is not None and (first + pos + 1) % 10000 == 0:
+        progress(first + pos + 1, total)
 
 
 def _channel(rng: random.Random) -> str:

@@ -23,6 +23,7 @@ from .batch_files import OPERATIONS, BatchFileError, read_batch
 from .clock import JobKind
 from .engine import DEFAULT_START, DEFAULT_TIMEZONE, Engine
 from .errors import SimError, bad_input, not_found
+from .gcpause import paused_gc
 from .events import Kind
 from .identifiers import iccid_problem, imei_problem, luhn_check_digits
 from .model import Account, Card, Cause, Pool, State
@@ -190,7 +191,8 @@ class Simulation:
             for _, imei in imeis:
                 self._imei(imei)  # the first bad one says what is wrong with it
         step = None if then is None else (lambda pos, card: then(pos, card.iccid))
-        cards = lifecycle.open_cards(self.engine, prepared, step)
+        with paused_gc():
+            cards = lifecycle.open_cards(self.engine, prepared, step)
         if refusal is not None:
             raise refusal
         return [c.iccid for c in cards]
@@ -261,12 +263,13 @@ class Simulation:
         engine, refused = self.engine, collections.Counter()
         accepted_total = refused_total = 0
         report = usage.report
-        for card, kb, code, device in rows:
-            accepted, why = report(engine, card, kb, code, device)
-            accepted_total += accepted
-            if accepted != kb:
-                refused_total += kb - accepted
-                refused[why] += 1
+        with paused_gc():
+            for card, kb, code, device in rows:
+                accepted, why = report(engine, card, kb, code, device)
+                accepted_total += accepted
+                if accepted != kb:
+                    refused_total += kb - accepted
+                    refused[why] += 1
         return rec.UsageBatchResult(len(rows), accepted_total, refused_total, dict(sorted(refused.items())))
 
     def start_maintenance(self, carrier: str, *, until: object = None, duration: object = None,
