@@ -243,33 +243,28 @@ class Simulation:
         """A batch of traffic reports for load generators: each is ``(iccid, kb)`` or ``(iccid, kb, region,
         imei)``, applied in order exactly as ``report_usage`` would apply them one by one; the result is totals,
         not one record per report."""
-        rows = []
-        by_iccid = self.engine.by_iccid
+        rows: list[tuple[Card, int, str | None, str | None]] = []
+        get = self.engine.by_iccid.get
         for row in reports:  # every row checked before any is applied: a bad row refuses the batch unapplied
+            if type(row) is tuple and len(row) == 2:  # the common row: (iccid, kb)
+                card = get(row[0])
+                kb = row[1]
+                if card is not None and type(kb) is int and kb >= 0:
+                    rows.append((card, kb, None, None))
+                    continue
             if not isinstance(row, (tuple, list)) or not 2 <= len(row) <= 4:
                 raise bad_input(f"A usage report is (iccid, kb[, region[, imei]]), got {row!r}.")
             kb = row[1]
             if type(kb) is not int or kb < 0:
                 raise bad_input(f"Usage must be a non-negative amount of KB, got {kb!r}.")
-            card = by_iccid.get(row[0]) if type(row[0]) is str else None
+            card = get(row[0]) if type(row[0]) is str else None
             if card is None:
                 card = self._card(None, row[0])  # the error an unknown or malformed ICCID gets
-            if len(row) == 2:
-                rows.append((card, kb, None, None))
-                continue
-            region, imei = (*row[2:], None)[:2]
+            region, imei = (*row[2:], None, None)[:2]
             rows.append((card, kb, regions.normalise_region(region) if region is not None else None,
                          self._imei(imei) if imei is not None else None))
-        engine, refused = self.engine, collections.Counter()
-        accepted_total = refused_total = 0
-        report = usage.report
         with paused_gc():
-            for card, kb, code, device in rows:
-                accepted, why = report(engine, card, kb, code, device)
-                accepted_total += accepted
-                if accepted != kb:
-                    refused_total += kb - accepted
-                    refused[why] += 1
+            accepted_total, refused_total, refused = usage.report_many(self.engine, rows)
         return rec.UsageBatchResult(len(rows), accepted_total, refused_total, dict(sorted(refused.items())))
 
     def start_maintenance(self, carrier: str, *, until: object = None, duration: object = None,
