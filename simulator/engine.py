@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from operator import attrgetter
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -93,19 +92,6 @@ class CohortOrder:
         assert len(keys) == n, "every event of a cohort job has a key"
         if (np.diff(keys) < 0).any():
             self.log.reorder_tail(self.start, keys)
-
-
-def state_of(phase: np.ndarray, reasons: np.ndarray, retains: np.ndarray) -> np.ndarray:
-    """``Card.state`` for arrays of cards: the phase, or for an in-service card active / retained / suspended."""
-    in_service = phase == State.ACTIVE
-    derived = np.where(reasons == 0, State.ACTIVE,
-                       np.where((reasons & Reason.EXPIRED).astype(bool) & retains, State.RETAINED, State.SUSPENDED))
-    return np.where(in_service, derived, phase).astype(np.uint32)
-
-
-def _column(cards: list[Card], field: str, dtype: Any = np.int64) -> np.ndarray:
-    """One field of every card of a cohort, as an array."""
-    return np.fromiter(map(attrgetter(field), cards), dtype, len(cards))
 
 
 class Engine:
@@ -275,95 +261,95 @@ class Engine:
         (``remove``) or move to a phase (``phase``). The one place a cohort job's states change: LIFE-3/LIFE-4 as in
         ``change`` (an event with the old state, the new state, the reasons added or removed and the cause, for
         every card that changes) and the cohort indices kept in step. ``detail`` values given per card are per card
-        of ``cards``."""
+        of ``cards``. One pass over the cards: reading a million cards' fields is the cost."""
         if not cards:
             return
         assert (bool(add) + bool(remove) + (phase is not None)) == 1, "change_many does one kind of change"
-        before = _column(cards, "reasons")
-        before_phase = _column(cards, "phase")
-        retains = np.fromiter((c.profile.retention_months > 0 for c in cards), bool, len(cards))
-        old = state_of(before_phase, before, retains)
-        after, after_phase = before, before_phase
-        if add:
-            changed = (before & add) != add
-            after = before | add
-            for card, mask in zip(cards, after.tolist()):
-                card.reasons = mask
-        elif remove:
-            changed = (before & remove) != 0
-            after = before & ~remove
-            for card, mask in zip(cards, after.tolist()):
-                card.reasons = mask
-        else:
-            changed = before_phase != phase
-            after_phase = np.full(len(cards), int(phase), np.int64)
-            for card in cards:
-                card.phase = phase
-        new = state_of(after_phase, after, retains)
+        active, expired, cancelled = State.ACTIVE, Reason.EXPIRED, State.CANCELLED
+        flag = CHANGE_ADDED if add else CHANGE_REMOVED if remove else CHANGE_NONE
+        base = pack(Kind.STATE_CHANGED, cause, change=flag)
         carriers = self.carriers
-        for card, yes in zip(cards, changed.tolist()):
-            if not yes:
-                continue
-            cs = carriers[card.profile.id]
-            if add & Reason.QUOTA:
-                cs.quota_stopped[card.idx] = card
-            elif remove & Reason.QUOTA:
-                cs.quota_stopped.pop(card.idx, None)
-            if add & Reason.EXPIRED:
-                cs.retained[card.idx] = card
-            elif remove & Reason.EXPIRED:
-                cs.retained.pop(card.idx, None)
-            if phase == State.CANCELLED:
-                for index in (cs.quota_stopped, cs.retained, cs.pending):
-                    index.pop(card.idx, None)
-        if not changed.all():
-            sel = np.flatnonzero(changed)
-            cards = [cards[i] for i in sel.tolist()]
-            keys, old, new, before, after = keys[sel], old[sel], new[sel], before[sel], after[sel]
+        changed, idx, codes = [], [], []
+        for i, card in enumerate(cards):
+            before, before_phase = card.reasons, card.phase
+            if add:
+                if before & add == add:
+                    continue
+                after, after_phase = before | add, before_phase
+                card.reasons = after
+            elif remove:
+                if not before & remove:
+                    continue
+                after, after_phase = before & ~remove, before_phase
+                card.reasons = after
+            else:
+                if before_phase == phase:
+                    continue
+                after, after_phase = before, phase
+                card.phase = phase
+            retains = card.profile.retention_months > 0
+            old = (before_phase if before_phase != active else active if not before else
+                   State.RETAINED if before & expired and retains else State.SUSPENDED)
+            new = (after_phase if after_phase != active else active if not after else
+                   State.RETAINED if after & expired and retains else State.SUSPENDED)
+            bits = after & ~before if add else before & ~after if remove else 0
+            codes.append(base | old << 5 | new << 8 | bits << 15)
+            idx.append(card.idx)
+            changed.append(i)
+            if add & (Reason.QUOTA | expired) or remove & (Reason.QUOTA | expired) or phase == cancelled:
+                cs = carriers[card.profile.id]
+                if add & Reason.QUOTA:
+                    cs.quota_stopped[card.idx] = card
+                elif remove & Reason.QUOTA:
+                    cs.quota_stopped.pop(card.idx, None)
+                if add & expired:
+                    cs.retained[card.idx] = card
+                elif remove & expired:
+                    cs.retained.pop(card.idx, None)
+                if phase == cancelled:
+                    for index in (cs.quota_stopped, cs.retained, cs.pending):
+                        index.pop(card.idx, None)
+        if not changed:
+            return
+        if len(changed) < len(cards):
+            keys = keys[changed]
             if detail is not None:
                 detail = (detail[0], tuple(v if isinstance(v, (int, str, bool, type(None))) else
-                                           [v[i] for i in sel.tolist()] for v in detail[1]))
-        if not cards:
-            return
-        if add:
-            flag, bits = CHANGE_ADDED, after & ~before
-        elif remove:
-            flag, bits = CHANGE_REMOVED, before & ~after
-        else:
-            flag, bits = CHANGE_NONE, np.zeros(len(cards), np.int64)
-        codes = (pack(Kind.STATE_CHANGED, cause, change=flag) | old << np.uint32(5) | new << np.uint32(8)
-                 | bits.astype(np.uint32) << np.uint32(15))
-        self.events.append_many(self.now, np.fromiter((c.idx for c in cards), np.int32, len(cards)), codes,
-                                detail=detail)
+                                           [v[i] for i in changed] for v in detail[1]))
+        self.events.append_many(self.now, np.array(idx, np.int32), np.array(codes, np.uint32), detail=detail)
         order.add(keys)
 
     def post_many(self, cards: list[Card], kind: Kind, amounts: np.ndarray | int, cause: Cause, items: list[str] | str,
                   order: CohortOrder, keys: np.ndarray) -> None:
         """``post`` for a cohort: the one place a cohort job's money moves. Each card's balance changes by its
         amount and the move is recorded; then, as in ``post``, BILL-4: a balance below zero suspends the card for
-        ``arrears``, and BILL-5: a paid-up card resumes where the carrier allows."""
+        ``arrears``, and BILL-5: a paid-up card resumes where the carrier allows. One pass over the cards."""
         n = len(cards)
         if not n:
             return
         amounts = np.broadcast_to(np.asarray(amounts, dtype=np.int64), (n,))
-        balance = _column(cards, "balance") + amounts
-        for card, b in zip(cards, balance.tolist()):
-            card.balance = b
-        self.events.append_many(self.now, np.fromiter((c.idx for c in cards), np.int32, n), pack(kind, cause),
-                                amounts, items)
+        arrears, cancelled = Reason.ARREARS, State.CANCELLED
+        idx, owing, owed, paid = [], [], [], []
+        for i, (card, amount) in enumerate(zip(cards, amounts.tolist())):
+            balance = card.balance + amount
+            card.balance = balance
+            idx.append(card.idx)
+            if balance < 0:
+                if not card.reasons & arrears and card.phase != cancelled:
+                    owing.append(i)
+                    owed.append(balance)
+            elif card.reasons & arrears:
+                paid.append(i)
+        self.events.append_many(self.now, np.array(idx, np.int32), pack(kind, cause), amounts, items)
         order.add(keys)
-        reasons, phase = _column(cards, "reasons"), _column(cards, "phase")
-        arrears = (reasons & Reason.ARREARS).astype(bool)
-        owing = np.flatnonzero((balance < 0) & ~arrears & (phase != State.CANCELLED))
-        if len(owing):  # BILL-4
-            self.change_many([cards[i] for i in owing.tolist()], cause, order, keys[owing] + 1,
-                             add=Reason.ARREARS, detail=(("balance",), (balance[owing].tolist(),)))
-        paid = np.flatnonzero((balance >= 0) & arrears)
-        for i in paid.tolist():  # BILL-5 (rare in a cohort: a card in arrears is not usually charged into credit)
+        if owing:  # BILL-4
+            self.change_many([cards[i] for i in owing], cause, order, keys[owing] + 1, add=arrears,
+                             detail=(("balance",), (owed,)))
+        for i in paid:  # BILL-5 (rare in a cohort: a card in arrears is not usually charged into credit)
             card = cards[i]
             if card.profile.arrears_auto_resume:
                 before = len(self.events)
-                self.change(card, cause, remove=Reason.ARREARS, detail={"balance": card.balance})
+                self.change(card, cause, remove=arrears, detail={"balance": card.balance})
                 order.slow(int(keys[i]) + 1, before)
 
     # ------------------------------------------------------------------ time helpers for rules

@@ -40,14 +40,16 @@ def at_term_end(engine: "Engine", cs: "CarrierState") -> None:
     auto-renewal charges the plan if the balance covers it, else the card expires (EXP-1, ``expire_many``)."""
     now = engine.now
     due = cs.term_ends.pop(now, ())
-    frozen = (State.CANCELLED, State.PENDING_CANCEL)
-    cards = [c for c in dict.fromkeys(due)  # a card scheduled twice for this instant is done once
-             if c.term_end == now and c.phase not in frozen
-             and not c.reasons & Reason.EXPIRED]  # renewed, changed or cancelled since, or frozen under review
+    frozen, expired = (State.CANCELLED, State.PENDING_CANCEL), Reason.EXPIRED
+    cards, facts = [], []
+    for c in dict.fromkeys(due):  # a card scheduled twice for this instant is done once
+        if c.term_end == now and c.phase not in frozen and not c.reasons & expired:
+            cards.append(c)  # (not: renewed, changed or cancelled since, or frozen under review)
+            facts.append((c.prepaid_terms > 0, c.auto_renew, c.balance >= c.plan.price))
     if not cards:
         return
     n = len(cards)
-    facts = np.array([(c.prepaid_terms > 0, c.auto_renew, c.balance >= c.plan.price) for c in cards], dtype=bool)
+    facts = np.array(facts, dtype=bool).reshape(n, 3)
     prepaid, auto, covered = facts[:, 0], facts[:, 1], facts[:, 2]
     renew = ~prepaid & auto & covered
     keys = np.arange(n, dtype=np.int64) * STEP
