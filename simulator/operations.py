@@ -144,6 +144,12 @@ OPERATIONS: tuple[Operation, ...] = (
         _p("kb", {"type": "integer", "minimum": 0, "maximum": 10_000_000_000}),
         _p("region", {"type": "string", "minLength": 1, "maxLength": 32}), _p("imei", IMEI),
         result="UsageResult", rules=("QUOTA-1", "REG-1", "BIND-1", "ALERT-1"), capability="usage", scope="world"),
+    Operation("report_usage_many", "Traffic seen by the network for many cards at once (load generators)", (
+        _p("reports", {"type": "array", "minItems": 1, "maxItems": 100_000, "items": {
+            "type": "object", "additionalProperties": False, "required": ["iccid", "kb"],
+            "properties": {"iccid": ICCID, "kb": {"type": "integer", "minimum": 0, "maximum": 10_000_000_000},
+                           "region": {"type": "string", "minLength": 1, "maxLength": 32}, "imei": IMEI}}}, True),),
+        "UsageBatchResult", ("QUOTA-1", "REG-1", "BIND-1", "ALERT-1"), "usage", scope="world", card=False),
     Operation("start_maintenance", "Open a carrier's maintenance window", (
         _p("carrier", CODE, True), _p("until", TIME), _p("duration", DURATION), _p("stop_cards", BOOL)), None,
         ("MAINT-1",), "maintenance", scope="world", card=False),

@@ -240,9 +240,10 @@ class Simulation:
         return rec.UsageResult(card.iccid, accepted, amount - accepted, why, card.state, rec.Reasons.of(card.reasons))
 
     def report_usage_many(self, reports: Iterable[Any]) -> rec.UsageBatchResult:
-        """A batch of traffic reports for load generators: each is ``(iccid, kb)`` or ``(iccid, kb, region,
-        imei)``, applied in order exactly as ``report_usage`` would apply them one by one; the result is totals,
-        not one record per report."""
+        """A batch of traffic reports for load generators: each is ``(iccid, kb)``, ``(iccid, kb, region, imei)``
+        or a mapping with those keys (region and imei optional), applied in order exactly as ``report_usage``
+        would apply them one by one; the result is totals, not one record per report. Every row is checked
+        first: a bad one refuses the batch, unapplied."""
         rows: list[tuple[Card, int, str | None, str | None]] = []
         get = self.engine.by_iccid.get
         for row in reports:  # every row checked before any is applied: a bad row refuses the batch unapplied
@@ -252,6 +253,11 @@ class Simulation:
                 if card is not None and type(kb) is int and kb >= 0:
                     rows.append((card, kb, None, None))
                     continue
+            if isinstance(row, dict):
+                unknown = set(row) - {"iccid", "kb", "region", "imei"}
+                if unknown or "iccid" not in row or "kb" not in row:
+                    raise bad_input(f"A usage report has iccid and kb (and region, imei), got {sorted(row)}.")
+                row = (row["iccid"], row["kb"], row.get("region"), row.get("imei"))
             if not isinstance(row, (tuple, list)) or not 2 <= len(row) <= 4:
                 raise bad_input(f"A usage report is (iccid, kb[, region[, imei]]), got {row!r}.")
             kb = row[1]
