@@ -72,13 +72,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         task = progress.add_task("building fleet", total=spec.cards)
         fleet = generate(sim, spec, progress=lambda done, _: progress.update(task, completed=done))
         progress.update(task, completed=spec.cards)
-        plan_of = {c.iccid: plans[(c.carrier, c.plan)] for c in sim.cards() if c.plan is not None}
+        carrier_of = sim.carrier_ids()
         months = progress.add_task("simulating months", total=args.months)
         for _ in range(args.months):
-            for iccid in rng.sample(fleet.cards, int(len(fleet.cards) * 0.5)):
-                plan = plan_of[iccid]
+            reports = []
+            for n in rng.sample(range(len(fleet.cards)), int(len(fleet.cards) * 0.5)):
+                plan = plans[(carrier_of[n % len(carrier_of)], fleet.plans[n])]
                 share = rng.uniform(1.0, 1.3) if rng.random() < 0.1 else rng.uniform(0.0, 0.8)
-                sim.report_usage(iccid, kb=int(plan.quota_kb * share / plan.term_months))
+                reports.append((fleet.cards[n], int(plan.quota_kb * share / plan.term_months)))
+            sim.report_usage_many(reports)
             sim.advance(by="1 month")
             progress.advance(months)
     elapsed = time.perf_counter() - t0

@@ -49,6 +49,12 @@ class Scheduler:
             self._seq += 1
         bucket.append(target)
 
+    def at_many(self, when: int, kind: JobKind, targets: list[Any]) -> None:
+        """``at`` for a cohort: every target due at the same instant, in the order given."""
+        if targets:
+            self.at(when, kind, targets[0])
+            self._buckets[(when, kind)].extend(targets[1:])
+
     def pop_due(self, until: int) -> Due | None:
         """The earliest job due at or before ``until``, removed from the schedule; None when nothing is due."""
         if not self._heap or self._heap[0][0] > until:

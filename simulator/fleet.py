@@ -2,19 +2,24 @@
 
 Names and companies come from faker's zh_CN locale; every identifier is valid per ID-1 (Luhn check digits, real
 MCC/MNC prefixes, valid resident ids and credit codes). The same seed gives the same fleet, because every random
-choice comes from one seeded ``random.Random`` and faker is seeded from it.
+choice comes from one seeded ``random.Random`` and faker is seeded from it (faker runs once per account, not per
+card). The cards are opened and activated through ``Simulation.open_cards``, one batch with the outcome of the
+public operations called card by card.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Callable
+from functools import partial
+from typing import Any, Callable
 
 from faker import Faker
 
-from .identifiers import make_credit_code, make_imei, make_resident_id
+from .identifiers import luhn_check_digits, make_credit_code, make_resident_id
 from .simulation import Simulation
+
+CHUNK = 1 << 16  # cards opened in one batch
 
 
 @dataclass
@@ -39,11 +44,13 @@ class FleetSpec:
 class Fleet:
     accounts: list[str] = field(default_factory=list)
     cards: list[str] = field(default_factory=list)
+    plans: list[str] = field(default_factory=list)  # the plan code of each card, in the order of ``cards``
     pools: list[str] = field(default_factory=list)
 
 
 def generate(sim: Simulation, spec: FleetSpec, progress: Callable[[int, int], None] | None = None) -> Fleet:
-    """Build the fleet into ``sim`` at its current time, through the public operations a platform would use."""
+    """Build the fleet into ``sim`` at its current time: accounts through ``create_account``, cards in one batch
+    (``open_cards``), pools and first traffic through the public operations, card by card."""
     if spec.accounts < 1 or spec.cards < 0:
         raise ValueError("a fleet needs at least one account and a non-negative number of cards")
     rng = random.Random(spec.seed)
@@ -66,32 +73,56 @@ def generate(sim: Simulation, spec: FleetSpec, progress: Callable[[int, int], No
                                                      id_number=make_credit_code(rng)))
     pools: dict[tuple[str, str], str] = {}
     imei_serial = rng.randrange(10**6, 10**7)
-    for n in range(spec.cards):
-        account = fleet.accounts[n % len(fleet.accounts)] if n < len(fleet.accounts) else rng.choice(fleet.accounts)
-        carrier = carriers[n % len(carriers)]
-        plans = sim.plans(carrier)
-        plan = rng.choice(plans)
-        extra = plan.price * rng.randint(*spec.months_prepaid) // plan.term_months
-        iccid = sim.open_card(account, carrier, plan.code, payment=f"{(plan.price + extra) / 100:.2f}",
-                              auto_suspend=rng.random() < spec.auto_suspend_share,
-                              auto_renew=rng.random() < spec.auto_renew_share)
-        fleet.cards.append(iccid)
-        if rng.random() < spec.activated_share:
-            imei_serial += 1
-            sim.activate(account, iccid, make_imei(imei_serial))
-            if plan.quota_scope == "month" and rng.random() < spec.pooled_share:
-                key = (account, carrier)
-                if key not in pools:
-                    pools[key] = sim.create_pool(account, carrier, f"{carrier} pool")
-                    fleet.pools.append(pools[key])
-                sim.add_to_pool(account, pools[key], iccid)
-            share = rng.uniform(1.0, 1.5) if rng.random() < spec.over_quota_share else rng.uniform(0.0, 0.7)
-            kb = int(plan.quota_kb * share * (1 if plan.quota_scope == "month" else 1 / plan.term_months))
-            if kb:
-                sim.report_usage(iccid, kb=kb)
-        if progress is not None and (n + 1) % 10000 == 0:
-            progress(n + 1, spec.cards)
+    plans = {c: sim.plans(c) for c in carriers}
+    # Every random choice is drawn in the order the cards were once built in one by one, so a seed gives the same
+    # fleet; the cards are then opened and activated in batches (``Simulation.open_cards``; batches bound the
+    # memory the rows take), and the steps that depend on the cards before (pools, first traffic) run card by card
+    # after each card's own.
+    for first in range(0, spec.cards, CHUNK):
+        rows: list[tuple[Any, ...]] = []  # (account, carrier, plan, payment, …, IMEI serial, then the IMEI)
+        after: list[tuple[bool, int]] = []
+        for n in range(first, min(first + CHUNK, spec.cards)):
+            account = fleet.accounts[n % len(fleet.accounts)] if n < len(fleet.accounts) else \
+                rng.choice(fleet.accounts)
+            carrier = carriers[n % len(carriers)]
+            plan = rng.choice(plans[carrier])
+            extra = plan.price * rng.randint(*spec.months_prepaid) // plan.term_months
+            auto_suspend = rng.random() < spec.auto_suspend_share
+            auto_renew = rng.random() < spec.auto_renew_share
+            imei, pooled, kb = None, False, 0
+            activated = rng.random() < spec.activated_share
+            if activated:
+                imei_serial += 1
+                imei = imei_serial
+                pooled = plan.quota_scope == "month" and rng.random() < spec.pooled_share
+                share = rng.uniform(1.0, 1.5) if rng.random() < spec.over_quota_share else rng.uniform(0.0, 0.7)
+                kb = int(plan.quota_kb * share * (1 if plan.quota_scope == "month" else 1 / plan.term_months))
+            rows.append((account, carrier, plan.code, plan.price + extra, auto_suspend, auto_renew, activated, imei))
+            after.append((pooled, kb))
+            fleet.plans.append(plan.code)
+        serials = [r[7] for r in rows if r[7] is not None]
+        imeis = iter(f"86{s:012d}{c}" for s, c in zip(serials, luhn_check_digits("86", serials, 12)))
+        rows = [r if r[7] is None else (*r[:7], next(imeis)) for r in rows]  # serial → IMEI
+        fleet.cards.extend(sim.open_cards(rows, partial(_then, sim, fleet, pools, rows, after, first, spec.cards,
+                                                       progress)))
     return fleet
+
+
+def _then(sim: Simulation, fleet: Fleet, pools: dict[tuple[str, str], str], rows: list, after: list, first: int,
+          total: int, progress: Callable[[int, int], None] | None, pos: int, iccid: str) -> None:
+    """A card's steps after its own (``open_cards``' callback): its pool, its first traffic."""
+    pooled, kb = after[pos]
+    account, carrier = rows[pos][0], rows[pos][1]
+    if pooled:
+        key = (account, carrier)
+        if key not in pools:
+            pools[key] = sim.create_pool(account, carrier, f"{carrier} pool")
+            fleet.pools.append(pools[key])
+        sim.add_to_pool(account, pools[key], iccid)
+    if kb:
+        sim.report_usage(iccid, kb=kb)
+    if progress is not None and (first + pos + 1) % 10000 == 0:
+        progress(first + pos + 1, total)
 
 
 def _channel(rng: random.Random) -> str:

@@ -100,19 +100,18 @@ def plan_of(card: "Card") -> "Plan":
 
 class FlatSlots:
     """Snapshots pickle millions of cards: a flat tuple of slot values is several times faster than the default
-    per-object dict of slots. ``events`` is left out: the engine rebuilds it from the event log on load."""
+    per-object dict of slots."""
 
     __slots__ = ()
 
     def __getstate__(self) -> tuple:
         names: tuple[str, ...] = type(self).__slots__
-        return tuple(None if name == "events" else getattr(self, name) for name in names)
+        return tuple(getattr(self, name) for name in names)
 
     def __setstate__(self, state: tuple) -> None:
         names: tuple[str, ...] = type(self).__slots__
         for name, value in zip(names, state):
             setattr(self, name, value)
-        setattr(self, "events", array("I"))  # every subclass has an events slot
 
 
 class Pool(FlatSlots):
@@ -136,7 +135,8 @@ class Pool(FlatSlots):
 
 
 class Card(FlatSlots):
-    """One SIM card. ``phase`` is the lifecycle position; the visible state of an in-service card is derived from
+    """One SIM card (its history is the event log's, by card index: ``EventLog.of_card``). ``phase`` is the
+    lifecycle position; the visible state of an in-service card is derived from
     its reasons (none → active, expired under retention → retained, otherwise suspended)."""
 
     __slots__ = (
@@ -148,7 +148,7 @@ class Card(FlatSlots):
         "pool", "verified", "owner_name", "owner_id",
         "opened_at", "activated_at", "last_used_at", "expired_at", "retention_deadline", "kyc_deadline",
         "cancel_request", "cancelled_at", "cancel_cause", "certificate", "replaced_by", "replaces",
-        "last_region", "prepaid_terms", "test_used_kb", "events",
+        "last_region", "prepaid_terms", "test_used_kb",
     )
 
     def __init__(self, idx: int, iccid: str, imsi: str, msisdn: str, profile: "CarrierProfile",
@@ -201,7 +201,6 @@ class Card(FlatSlots):
         self.last_region: str | None = None
         self.prepaid_terms = 0  # QUOTA-4/EXP-2: terms paid in advance, used at the next term end
         self.test_used_kb = 0  # LIFE-1 testing: traffic carried on the test allowance
-        self.events = array("I")
 
     @property
     def carrier(self) -> str:

@@ -151,6 +151,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("add_inventory", "Put unsold cards in a carrier's stock (LIFE-1 inventory); returns their ICCIDs",
               (_p("carrier", CODE, True), _p("count", {"type": "integer", "minimum": 1, "maximum": 100_000})),
               "list[str]", ("LIFE-1",), scope="world", card=False),
+    Operation("report_usage_many", "Traffic seen by the network for many cards at once (load generators)", (
+        _p("reports", {"type": "array", "minItems": 1, "maxItems": 100_000, "items": {
+            "type": "object", "additionalProperties": False, "required": ["iccid", "kb"],
+            "properties": {"iccid": ICCID, "kb": {"type": "integer", "minimum": 0, "maximum": 10_000_000_000},
+                           "region": {"type": "string", "minLength": 1, "maxLength": 32}, "imei": IMEI}}}, True),),
+        "UsageBatchResult", ("QUOTA-1", "REG-1", "BIND-1", "ALERT-1"), "usage", scope="world", card=False),
     Operation("start_maintenance", "Open a carrier's maintenance window", (
         _p("carrier", CODE, True), _p("until", TIME), _p("duration", DURATION), _p("stop_cards", BOOL)), None,
         ("MAINT-1",), "maintenance", scope="world", card=False),

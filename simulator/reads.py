@@ -91,7 +91,7 @@ def events(engine: "Engine", seqs: Iterator[EventRecord]) -> list[rec.Event]:
 def ledger(engine: "Engine", c: Card) -> list[rec.LedgerEntry]:
     """The card's money events, each with the running balance after it."""
     rows, balance = [], 0
-    for ev in engine.events.read(c.events):
+    for ev in engine.events.read(engine.card_events(c)):
         if ev.kind in MONEY_KINDS:
             balance += ev.amount
             rows.append(rec.LedgerEntry(ev.seq, to_datetime(ev.time, engine.tz), ev.kind,

@@ -18,7 +18,7 @@ from .model import REASON_NAMES, Cause, Reason, State
 
 __all__ = ["Reasons", "PendingChange", "PoolUsage", "Usage", "Cancellation", "Card", "Event", "LedgerEntry",
            "Account", "Pool", "Carrier", "Review", "Certificate", "BatchRow", "BatchResult", "UsageResult",
-           "AdvanceResult"]
+           "UsageBatchResult", "AdvanceResult"]
 
 
 class Reasons(frozenset):
@@ -243,6 +243,17 @@ class UsageResult:
     refused_because: str | None  # "not_in_service" | "region" | "device" | "suspended" | "quota" | "test_quota"
     state: State
     reasons: Reasons
+
+
+@dataclass(frozen=True, slots=True)
+class UsageBatchResult:
+    """What the network carried of a batch of usage reports (``report_usage_many``): totals, and how many reports
+    had part of their traffic refused for each reason."""
+
+    reports: int
+    accepted_kb: int
+    refused_kb: int
+    refused: dict[str, int]  # refused_because → number of reports
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,15 +17,16 @@ import dataclasses
 import hashlib
 import json
 from datetime import datetime, tzinfo
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .batch_files import OPERATIONS, BatchFileError, read_batch
 from .card_facts import CardFacts
 from .clock import JobKind
 from .engine import DEFAULT_START, DEFAULT_TIMEZONE, Engine
 from .errors import SimError, bad_input, not_found
+from .gcpause import paused_gc
 from .events import Kind
-from .identifiers import iccid_problem, imei_problem
+from .identifiers import iccid_problem, imei_problem, luhn_check_digits
 from .model import Account, Card, Cause, Pool, State
 from .money import to_fen
 from .profile import AddOn, CarrierProfile, Plan, load_profile
@@ -166,6 +167,38 @@ class Simulation:
         return lifecycle.open_card(self.engine, account, carrier, p, payment=amount, auto_suspend=bool(auto_suspend),
                                    auto_renew=bool(auto_renew), testing=bool(testing), iccid=iccid).iccid
 
+    def open_cards(self, rows: Iterable[tuple[str, str, str, int, bool, bool, bool, str | None]],
+                   then: Callable[[int, str], None] | None = None) -> list[str]:
+        """``open_card`` then ``activate`` for many new cards at once (a fleet build), with the outcome of the calls
+        one by one. A row is (account, carrier, plan code, payment in fen, auto_suspend, auto_renew, activate,
+        imei or None). ``then(position, iccid)`` runs after each card's own steps, card by card (pools, traffic).
+        As one by one, a carrier in maintenance (MAINT-1) refuses its first card: the cards before it are opened."""
+        prepared, refusal = [], None
+        for account_id, carrier, plan, payment, auto_suspend, auto_renew, activate, imei in rows:
+            account = self._account(account_id)
+            try:
+                maintenance.gate(self.engine, self.engine.carrier(carrier))
+            except SimError as exc:
+                refusal = exc
+                break
+            if not isinstance(payment, int) or isinstance(payment, bool) or payment < 0:
+                raise bad_input(f"A payment is a non-negative number of fen, got {payment!r}.")
+            prepared.append((account, carrier, self._plan(carrier, plan), payment, bool(auto_suspend),
+                             bool(auto_renew), bool(activate), imei))
+        imeis = [(i, r[7]) for i, r in enumerate(prepared) if r[7] is not None]
+        plain = [(i, imei) for i, imei in imeis if type(imei) is str and len(imei) == 15 and imei.isascii()
+                 and imei.isdigit()]
+        checks = luhn_check_digits("", [int(imei[:14]) for _, imei in plain], 14)  # ID-1, checked in bulk
+        if len(plain) < len(imeis) or any(imei[14] != c for (_, imei), c in zip(plain, checks)):
+            for _, imei in imeis:
+                self._imei(imei)  # the first bad one says what is wrong with it
+        step = None if then is None else (lambda pos, card: then(pos, card.iccid))
+        with paused_gc():
+            cards = lifecycle.open_cards(self.engine, prepared, step)
+        if refusal is not None:
+            raise refusal
+        return [c.iccid for c in cards]
+
     def activate(self, account_id: str, iccid: str, imei: str | None = None) -> None:
         card = self._card(account_id, iccid)
         lifecycle.activate(self.engine, card, None if imei is None else self._imei(imei))
@@ -208,6 +241,40 @@ class Simulation:
         accepted, why = usage.report(self.engine, card, amount, code, device)
         self.facts.on_usage(card.iccid, accepted, self.engine.now)  # usage by the hour, for carrier dialects
         return rec.UsageResult(card.iccid, accepted, amount - accepted, why, card.state, rec.Reasons.of(card.reasons))
+
+    def report_usage_many(self, reports: Iterable[Any]) -> rec.UsageBatchResult:
+        """A batch of traffic reports for load generators: each is ``(iccid, kb)``, ``(iccid, kb, region, imei)``
+        or a mapping with those keys (region and imei optional), applied in order exactly as ``report_usage``
+        would apply them one by one; the result is totals, not one record per report. Every row is checked
+        first: a bad one refuses the batch, unapplied."""
+        rows: list[tuple[Card, int, str | None, str | None]] = []
+        get = self.engine.by_iccid.get
+        for row in reports:  # every row checked before any is applied: a bad row refuses the batch unapplied
+            if type(row) is tuple and len(row) == 2:  # the common row: (iccid, kb)
+                card = get(row[0])
+                kb = row[1]
+                if card is not None and type(kb) is int and kb >= 0:
+                    rows.append((card, kb, None, None))
+                    continue
+            if isinstance(row, dict):
+                unknown = set(row) - {"iccid", "kb", "region", "imei"}
+                if unknown or "iccid" not in row or "kb" not in row:
+                    raise bad_input(f"A usage report has iccid and kb (and region, imei), got {sorted(row)}.")
+                row = (row["iccid"], row["kb"], row.get("region"), row.get("imei"))
+            if not isinstance(row, (tuple, list)) or not 2 <= len(row) <= 4:
+                raise bad_input(f"A usage report is (iccid, kb[, region[, imei]]), got {row!r}.")
+            kb = row[1]
+            if type(kb) is not int or kb < 0:
+                raise bad_input(f"Usage must be a non-negative amount of KB, got {kb!r}.")
+            card = get(row[0]) if type(row[0]) is str else None
+            if card is None:
+                card = self._card(None, row[0])  # the error an unknown or malformed ICCID gets
+            region, imei = (*row[2:], None, None)[:2]
+            rows.append((card, kb, regions.normalise_region(region) if region is not None else None,
+                         self._imei(imei) if imei is not None else None))
+        with paused_gc():
+            accepted_total, refused_total, refused = usage.report_many(self.engine, rows)
+        return rec.UsageBatchResult(len(rows), accepted_total, refused_total, dict(sorted(refused.items())))
 
     def start_maintenance(self, carrier: str, *, until: object = None, duration: object = None,
                           stop_cards: bool = True) -> None:
@@ -425,12 +492,7 @@ class Simulation:
     def event_totals(self) -> tuple["collections.Counter[Kind]", "collections.Counter[Kind]"]:
         """How many events of each kind the world has had, and the money moved by each money kind (fen)."""
         log = self.engine.events
-        kinds = collections.Counter(Kind(k) for k in log.kind)
-        money: collections.Counter[Kind] = collections.Counter()
-        for k, amount in zip(log.kind, log.amount):
-            if amount:
-                money[Kind(k)] += amount
-        return kinds, money
+        return collections.Counter(log.kind_counts()), collections.Counter(log.money_by_kind())
 
     def count_cards(self) -> dict[tuple[str, State], int]:
         """How many cards each carrier has in each state (cheap: no records are built)."""
@@ -439,16 +501,17 @@ class Simulation:
     def history(self, iccid: str, account_id: str | None = None) -> list[rec.Event]:
         """LIFE-4: a card's history is its list of events."""
         card = self._card(account_id, iccid, command=False)
-        return reads.events(self.engine, self.engine.events.read(card.events))
+        return reads.events(self.engine, self.engine.events.read(self.engine.card_events(card)))
 
     def history_length(self, iccid: str, account_id: str | None = None) -> int:
         """How many events the card's history holds, without reading them."""
-        return len(self._card(account_id, iccid, command=False).events)
+        return len(self.engine.card_events(self._card(account_id, iccid, command=False)))
 
     def last_changed(self, iccid: str, account_id: str | None = None) -> datetime:
         """When anything last happened to the card: its last event's time (its opening if it has none)."""
         card = self._card(account_id, iccid, command=False)
-        last = reads.events(self.engine, self.engine.events.read(card.events[-1:])) if card.events else []
+        seqs = self.engine.card_events(card)
+        last = reads.events(self.engine, self.engine.events.read(seqs[-1:])) if seqs else []
         return last[0].time if last else to_datetime(card.opened_at, self.tz)
 
     def ledger(self, iccid: str, account_id: str | None = None) -> list[rec.LedgerEntry]:
@@ -502,7 +565,7 @@ class Simulation:
             if idx >= 0:
                 mine = cards[idx].account_id == account_id
             else:
-                pool = pools.get((log.detail.get(seq) or {}).get("pool", ""))
+                pool = pools.get((log.detail_of(seq) or {}).get("pool", ""))
                 mine = pool is not None and pool.account_id == account_id
             if mine:
                 out.append(reads.event(engine, log.get(seq)))

@@ -125,6 +125,21 @@ def add_duration(ts: Instant, delta: relativedelta, tz: tzinfo) -> Instant:
     return int((to_datetime(ts, tz) + delta).timestamp())
 
 
+@lru_cache(maxsize=1 << 16)
+def months_after(ts: Instant, months: int, tz: tzinfo) -> Instant:
+    """``ts`` plus ``months`` calendar months on the local wall clock of ``tz``. Cached: the deadlines of a cohort
+    (retention limits, unused-card checks) start at the same few instants — a cycle start, a batch of usage — so
+    the calendar maths is done once per (instant, months, zone), not once per card."""
+    return add_duration(ts, relativedelta(months=months), tz)
+
+
+@lru_cache(maxsize=1 << 16)
+def days_after(ts: Instant, days: int, tz: tzinfo) -> Instant:
+    """``ts`` plus ``days`` calendar days at the same local time of day (not days * 86400 s: a DST change in the
+    zone would move it by an hour). Cached like ``months_after``."""
+    return add_duration(ts, relativedelta(days=days), tz)
+
+
 def cycle_start_on_or_before(ts: Instant, tz: tzinfo, cycle_day: int) -> Instant:
     """The start (local midnight of ``cycle_day``) of the billing cycle containing ``ts``."""
     local = to_datetime(ts, tz)
@@ -134,6 +149,7 @@ def cycle_start_on_or_before(ts: Instant, tz: tzinfo, cycle_day: int) -> Instant
     return int(start.timestamp())
 
 
+@lru_cache(maxsize=1 << 12)
 def add_cycles(cycle_start: Instant, n: int, tz: tzinfo, cycle_day: int) -> Instant:
     """The cycle start ``n`` cycles after the cycle start ``cycle_start``."""
     local = to_datetime(cycle_start, tz)

@@ -12,7 +12,6 @@ from . import Mutant
 def post(self, card, kind, amount, cause, item, **extra):
     card.balance += amount
     seq = self.events.append(self.now, card.idx, kind, cause, amount=amount, tag=item, detail=extra or None)
-    card.events.append(seq)
     if card.balance < 0 and not card.reasons & Reason.ARREARS and card.phase != State.CANCELLED:
         self.change(card, cause, add=Reason.ARREARS, detail={"balance": card.balance})  # BILL-4 kept
     # the bug: no automatic BILL-5 resume on payment; only ``reactivate`` lifts arrears

@@ -12,7 +12,6 @@ from . import Mutant
 def post(self, card, kind, amount, cause, item, **extra):
     card.balance += amount
     seq = self.events.append(self.now, card.idx, kind, cause, amount=amount, tag=item, detail=extra or None)
-    card.events.append(seq)
     # the bug: no BILL-4 suspension; a payment still lifts an arrears stop (BILL-5)
     if card.balance >= 0 and card.reasons & Reason.ARREARS and card.profile.arrears_auto_resume:
         self.change(card, cause, remove=Reason.ARREARS, detail={"balance": card.balance})

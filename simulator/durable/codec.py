@@ -19,8 +19,8 @@ import zoneinfo
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-MAGIC = b"CSIMSNAP2\n"  # 2: classes under carriersim.simulator, journal of engine commands (carriersim 0.2)
-OLD_MAGIC = {b"CSIMSNAP1\n": "carriersim 0.1"}
+MAGIC = b"CSIMSNAP3\n"  # 3: the lean event log (packed columns, details by shape, no per-card event lists)
+OLD_MAGIC = {b"CSIMSNAP1\n": "carriersim 0.1", b"CSIMSNAP2\n": "carriersim 0.2"}
 # What a snapshot may name, and nothing else. A name is looked up as one attribute of its module (never a dotted
 # path), and what it resolves to must be what the entry says: a class, or one of the engine's job handlers. Modules
 # are not objects a snapshot may hold (``simulator.http.server`` imports ``os``: naming ``os`` there must not hand

@@ -79,6 +79,11 @@ def usage(ctx: "Ctx") -> dict[str, Any]:
     return views.usage_result(ctx.run("report_usage", {**ctx.params, **ctx.body}))
 
 
+@handler("reportUsageBatch")
+def usage_batch(ctx: "Ctx") -> dict[str, Any]:
+    return views.usage_batch(ctx.run("report_usage_many", ctx.body))
+
+
 @handler("barCard")
 def bar(ctx: "Ctx") -> dict[str, Any]:
     ctx.run("carrier_bar", {**ctx.params, **ctx.body})

@@ -139,5 +139,9 @@ def usage_result(u: rec.UsageResult) -> dict[str, Any]:
             "refused_because": u.refused_because, "state": u.state.label, "reasons": u.reasons.names()}
 
 
+def usage_batch(u: rec.UsageBatchResult) -> dict[str, Any]:
+    return {"reports": u.reports, "accepted_kb": u.accepted_kb, "refused_kb": u.refused_kb, "refused": u.refused}
+
+
 def advance(a: rec.AdvanceResult) -> dict[str, Any]:
     return {"from": iso(a.start), "to": iso(a.to), "jobs": a.jobs, "events": a.events}

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..clock import Due, JobKind
 from ..errors import SimError
 from ..events import Kind
 from ..model import Account, Card, Cause, Reason, State
-from .lifecycle import cancel
+from .lifecycle import cancel, cancel_many
 from .real_name import document_problem
 from .retention import end_term
 
@@ -119,14 +121,21 @@ def on_review_done(engine: "Engine", due: Due) -> None:
 
 def on_unused_check(engine: "Engine", due: Due) -> None:
     """CAN-5: a carrier may cancel cards left unused for its profile's months (from the last traffic, else
-    activation, else sale); a card used since is checked again later."""
+    activation, else sale); a card used since is checked again later. The cancellations are one bulk job."""
+    unused, gone = [], set()
+    now, at, months_after = engine.now, engine.scheduler.at, engine.months_after
     for card in due.targets:
         months = card.profile.cancellation.unused_cancel_months
-        if not months or card.phase in (State.CANCELLED, State.PENDING_CANCEL, State.INVENTORY):
+        if not months or card.phase in (State.CANCELLED, State.PENDING_CANCEL, State.INVENTORY) or card.idx in gone:
             continue
         last = card.last_used_at or card.activated_at or card.opened_at
-        limit = engine.months_after(last, months, card)
-        if limit > engine.now:
-            engine.scheduler.at(limit, JobKind.UNUSED_CHECK, card)
+        limit = months_after(last, months, card)
+        if limit > now:
+            at(limit, JobKind.UNUSED_CHECK, card)
         else:
-            cancel(engine, card, Cause.CLOCK, "unused")
+            unused.append(card)
+            gone.add(card.idx)
+    if unused:
+        order = engine.cohort()
+        cancel_many(engine, unused, Cause.CLOCK, "unused", order, np.arange(len(unused), dtype=np.int64) * 64)
+        order.finish()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..errors import SimError
 from ..events import Kind
 from ..model import Card, Cause, Pool, Reason, State, plan_of
@@ -29,9 +31,12 @@ def period_of(card: Card, cs: "CarrierState") -> int:
 def roll(engine: "Engine", card: Card) -> None:
     """Bring a card's counters into the current cycle and quota period (the lazy reset)."""
     cs = engine.carriers[card.profile.id]
-    if card.cycle != cs.cycle:
-        card.cycle, card.cycle_usage_kb = cs.cycle, 0
-    period = period_of(card, cs)
+    cycle = cs.cycle
+    if card.cycle != cycle:
+        card.cycle, card.cycle_usage_kb = cycle, 0
+    plan = plan_of(card)
+    period = (-card.term_start - 1 if plan is not None and plan.quota_scope == "term" and card.term_start is not None
+              else cycle)  # period_of, inline: this runs for every usage report
     if card.quota_period != period:
         card.quota_period, card.quota_used_kb, card.addon_kb = period, 0, 0
         card.alerts_sent, card.overage_mb, card.pool_over_kb = 0, 0, 0
@@ -122,9 +127,11 @@ def _consume_pool(engine: "Engine", card: Card, kb: int) -> int:
 
 def _alerts(engine: "Engine", card: Card, used: int, quota: int) -> None:
     """ALERT-1: one event per configured threshold crossed, once per threshold per period."""
-    for i, pct in enumerate(card.profile.alert_thresholds):
+    for i, pct in enumerate(card.profile.alert_thresholds):  # ascending: past the first not crossed, none is
+        if used * 100 < quota * pct:
+            break
         bit = 1 << i
-        if not card.alerts_sent & bit and used * 100 >= quota * pct:
+        if not card.alerts_sent & bit:
             card.alerts_sent |= bit
             engine.emit(card, Kind.ALERT, Cause.USAGE,
                         detail={"threshold": pct, "used_kb": used, "quota_kb": quota, "scope": "card"})
@@ -172,12 +179,20 @@ def _pool_room(engine: "Engine", pool: Pool, detail: dict) -> None:
 
 def lift_at_cycle_start(engine: "Engine", cs: "CarrierState") -> None:
     """QUOTA-2: a card stopped for ``quota`` resumes by itself at the next cycle start (for a plan whose quota
-    covers the whole term: once a new term has started). POOL-1: pool members resume with the pool's new cycle."""
-    for card in list(cs.quota_stopped.values()):
+    covers the whole term: once a new term has started). POOL-1: pool members resume with the pool's new cycle.
+    The cohort's lifts are one bulk change; a card starting a prepaid term (QUOTA-4) goes on its own."""
+    order = engine.cohort()
+    lifted, keys = [], []
+    for pos, card in enumerate(list(cs.quota_stopped.values())):
         if remaining_kb(engine, card) <= 0 and _prepaid_term_due(engine, card):
+            before = len(engine.events)
             _start_prepaid_term(engine, card)  # QUOTA-4
+            order.slow(pos * 64, before)
         if remaining_kb(engine, card) > 0:
-            engine.change(card, Cause.CLOCK, remove=Reason.QUOTA)
+            lifted.append(card)
+            keys.append(pos * 64 + 8)
+    engine.change_many(lifted, Cause.CLOCK, order, np.array(keys, dtype=np.int64), remove=Reason.QUOTA)
+    order.finish()
 
 
 def _prepaid_term_due(engine: "Engine", card: Card) -> bool:

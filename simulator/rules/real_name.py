@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dateutil.relativedelta import relativedelta
+import numpy as np
 
 from ..clock import Due, JobKind
 from ..errors import SimError
 from ..events import Kind
 from ..identifiers import credit_code_problem, resident_id_problem
 from ..model import Account, Card, Cause, Reason, State
-from ..timeutil import add_duration
+from ..timeutil import days_after
 from .billing import require_not_cancelled
 
 if TYPE_CHECKING:
@@ -25,16 +25,19 @@ def start_grace(engine: "Engine", card: Card) -> None:
     """Start the grace period at activation; the deadline job suspends the card if it is still unverified."""
     # grace_days calendar days later at the same local time of day (not grace_days * 86400 s: a DST change in the
     # carrier's zone would move the deadline by an hour)
-    card.kyc_deadline = add_duration(engine.now, relativedelta(days=card.profile.kyc_grace_days), card.profile.tz)
+    card.kyc_deadline = days_after(engine.now, card.profile.kyc_grace_days, card.profile.tz)
     engine.scheduler.at(card.kyc_deadline, JobKind.KYC_DEADLINE, card)
 
 
 def on_deadline(engine: "Engine", due: Due) -> None:
-    for card in due.targets:
-        if (card.kyc_deadline == due.when and not card.verified and card.phase == State.ACTIVE
-                and not card.reasons & Reason.UNVERIFIED):
-            engine.change(card, Cause.CLOCK, add=Reason.UNVERIFIED,
-                          detail={"grace_days": card.profile.kyc_grace_days})
+    """KYC-1: every card whose grace ended unverified is suspended for ``unverified`` (one bulk change)."""
+    cards = [c for c in dict.fromkeys(due.targets) if c.kyc_deadline == due.when and not c.verified
+             and c.phase == State.ACTIVE and not c.reasons & Reason.UNVERIFIED]
+    if cards:
+        order = engine.cohort()
+        engine.change_many(cards, Cause.CLOCK, order, np.arange(len(cards), dtype=np.int64) * 64,
+                           add=Reason.UNVERIFIED, detail=(("grace_days",), ([c.profile.kyc_grace_days for c in cards],)))
+        order.finish()
 
 
 def document_problem(account: Account, id_number: str) -> str | None:

@@ -49,12 +49,14 @@ def wrong_top_up(engine: "Engine", card: Card, payment_seq: int) -> int:
     if not card.profile.refund_wrong_topup:
         raise SimError("refund_not_allowed", f"{card.profile.name}'s contract does not refund top-ups.")
     events = engine.events
-    if payment_seq not in card.events or events.kind[payment_seq] != Kind.PAYMENT:
+    if not 0 <= payment_seq < len(events) or events.card_of(payment_seq) != card.idx \
+            or events.kind_of(payment_seq) != Kind.PAYMENT:
         raise SimError("payment_not_found", f"Card {card.iccid} has no payment #{payment_seq}.", status=404)
     if payment_seq in engine.refunded_payments:
         raise SimError("already_refunded", f"Payment #{payment_seq} was already refunded.")
     amount = events.amount[payment_seq]
-    used = any(events.kind[s] in (Kind.CHARGE, Kind.TRANSFER_OUT) for s in card.events if s > payment_seq)
+    used = any(events.kind_of(s) in (Kind.CHARGE, Kind.TRANSFER_OUT) for s in engine.card_events(card)
+               if s > payment_seq)
     if used or card.balance < amount:
         raise SimError("refund_not_allowed", f"Payment #{payment_seq} has already been spent: a charge was made "
                        "from the balance since it.", amount=to_cny(amount))

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..clock import Due, JobKind
 from ..errors import SimError
 from ..events import Kind
 from ..model import Card, Cause, Reason, State, plan_of
 from ..money import to_cny
 from .billing import require_funds, require_not_cancelled
-from .lifecycle import cancel
+from .lifecycle import cancel, cancel_many
 from .quota import remaining_kb
 
 if TYPE_CHECKING:
-    from ..engine import CarrierState, Engine
+    from ..engine import CarrierState, CohortOrder, Engine
+
+STEP = 64  # CohortOrder.STEP: a card's position in its cohort × STEP + the step orders the cohort's events
 
 
 def _start_term(engine: "Engine", card: Card) -> None:
@@ -30,12 +34,52 @@ def _start_term(engine: "Engine", card: Card) -> None:
 
 def at_term_end(engine: "Engine", cs: "CarrierState") -> None:
     """Cycle start: every term ending now is renewed or expires. A card under cancellation review is frozen: its
-    ended term is dealt with only if the review rejects the cancellation."""
-    for card in cs.term_ends.pop(engine.now, ()):
-        if card.term_end != engine.now or card.phase in (State.CANCELLED, State.PENDING_CANCEL):
-            continue  # renewed, changed or cancelled since this was scheduled, or frozen under review
-        if not card.reasons & Reason.EXPIRED:
-            end_term(engine, card)
+    ended term is dealt with only if the review rejects the cancellation.
+
+    The cohort is done in bulk, with the outcome of ``end_term`` for each card: a prepaid term is used, else
+    auto-renewal charges the plan if the balance covers it, else the card expires (EXP-1, ``expire_many``)."""
+    now = engine.now
+    due = cs.term_ends.pop(now, ())
+    frozen, expired = (State.CANCELLED, State.PENDING_CANCEL), Reason.EXPIRED
+    cards, facts = [], []
+    for c in dict.fromkeys(due):  # a card scheduled twice for this instant is done once
+        if c.term_end == now and c.phase not in frozen and not c.reasons & expired:
+            cards.append(c)  # (not: renewed, changed or cancelled since, or frozen under review)
+            facts.append((c.prepaid_terms > 0, c.auto_renew, c.balance >= plan_of(c).price))
+    if not cards:
+        return
+    n = len(cards)
+    table = np.array(facts, dtype=bool).reshape(n, 3)
+    prepaid, auto, covered = table[:, 0], table[:, 1], table[:, 2]
+    renew = ~prepaid & auto & covered
+    keys = np.arange(n, dtype=np.int64) * STEP
+    order = engine.cohort()
+    renewing = np.flatnonzero(renew).tolist()
+    renewed = [cards[i] for i in renewing]
+    engine.post_many(renewed, Kind.CHARGE, np.fromiter((-plan_of(c).price for c in renewed), np.int64, len(renewed)),
+                     Cause.CLOCK, [plan_of(c).code for c in renewed], order, keys[renewing])
+    ends: dict[int, list] = {}  # term months → (the new term's end, the cards scheduled for it)
+    for i in np.flatnonzero(prepaid | renew).tolist():  # in cohort order: the schedule keeps the per-card order
+        card = cards[i]
+        if prepaid[i]:
+            card.prepaid_terms -= 1
+        months = plan_of(card).term_months
+        end = ends.get(months)
+        if end is None:
+            t = engine.term_end_from(card, months)
+            end = ends[months] = [t, cs.term_ends.setdefault(t, [])]
+        card.term_start, card.term_end = now, end[0]  # _start_term, once per term length
+        end[1].append(card)
+    used = np.flatnonzero(prepaid).tolist()
+    engine.emit_many(renewed, Kind.RENEWED, Cause.CLOCK, order, keys[renewing] + 2,
+                     tags=[plan_of(c).code for c in renewed])  # auto-renewal: the common case, no detail
+    engine.emit_many([cards[i] for i in used], Kind.RENEWED, Cause.CLOCK, order, keys[used],
+                     tags=[plan_of(cards[i]).code for i in used], detail=(("prepaid",), (True,)))
+    expiring = np.flatnonzero(~prepaid & ~renew).tolist()
+    expire_many(engine, [cards[i] for i in expiring],
+                ["auto_renew_off" if not auto[i] else "insufficient_balance" for i in expiring],
+                order, keys[expiring])
+    order.finish()
 
 
 def end_term(engine: "Engine", card: Card) -> None:
@@ -55,17 +99,37 @@ def end_term(engine: "Engine", card: Card) -> None:
 
 def expire(engine: "Engine", card: Card, why: str) -> None:
     """EXP-1: suspended for ``expired``; RET-2: the retention limit is scheduled."""
-    months = card.profile.retention_months
-    card.expired_at = engine.now
-    card.retention_deadline = engine.months_after(engine.now, months, card)
-    engine.emit(card, Kind.EXPIRED, Cause.CLOCK, tag=plan_of(card).code, detail={"why": why})
-    engine.change(card, Cause.CLOCK, add=Reason.EXPIRED,
-                  detail={"why": why, "retention_until": engine.iso(card.retention_deadline)})
-    if months == 0:
-        cancel_unretained(engine, card)
+    order = engine.cohort()
+    expire_many(engine, [card], [why], order, np.zeros(1, np.int64))
+    order.finish()
+
+
+def expire_many(engine: "Engine", cards: list[Card], whys: list[str], order: "CohortOrder", keys: np.ndarray, *,
+                months: int | None = None) -> None:
+    """EXP-1 for a cohort of one carrier's cards whose terms ended unrenewed: each is suspended for ``expired``
+    and kept in retention (RET-1: the month's fee is charged at once); RET-2: the limit, the carrier's retention
+    months from now, is scheduled (no retention: cancelled at once). ``months`` defaults to the profile's."""
+    if not cards:
         return
-    charge_retention_fee(engine, card)
-    engine.scheduler.at(card.retention_deadline, JobKind.RETENTION_LIMIT, card)
+    profile = cards[0].profile
+    assert all(c.profile is profile for c in cards), "a cohort is one carrier's cards"
+    months = profile.retention_months if months is None else months
+    now = engine.now
+    deadline = engine.months_after(now, months, cards[0])
+    for card in cards:
+        card.expired_at = now
+        card.retention_deadline = deadline
+    engine.emit_many(cards, Kind.EXPIRED, Cause.CLOCK, order, keys, tags=[plan_of(c).code for c in cards],
+                     detail=(("why",), (whys,)))
+    engine.change_many(cards, Cause.CLOCK, order, keys + 1, add=Reason.EXPIRED,
+                       detail=(("why", "retention_until"), (whys, engine.iso(deadline))))
+    if months == 0:
+        cancel_many(engine, cards, Cause.CLOCK, "retention_expired", order, keys + 2)
+        return
+    fee = profile.retention_fee
+    if fee:  # RET-1, charged even into arrears (BILL-4)
+        engine.post_many(cards, Kind.CHARGE, -fee, Cause.CLOCK, "retention_fee", order, keys + 2)
+    engine.scheduler.at_many(deadline, JobKind.RETENTION_LIMIT, cards)
 
 
 def charge_retention_fee(engine: "Engine", card: Card) -> None:
@@ -76,17 +140,26 @@ def charge_retention_fee(engine: "Engine", card: Card) -> None:
 
 
 def charge_fees(engine: "Engine", cs: "CarrierState") -> None:
-    """Cycle start: every card already in retention pays the month (cards expiring now pay in ``expire``)."""
-    for card in list(cs.retained.values()):
-        if card.phase != State.PENDING_CANCEL:  # a number being given up pays no retention
-            charge_retention_fee(engine, card)
+    """Cycle start: every card already in retention pays the month (RET-1; cards expiring now pay in
+    ``expire_many``), in bulk."""
+    fee = cs.profile.retention_fee
+    cards = [c for c in cs.retained.values() if c.phase != State.PENDING_CANCEL]  # a number given up pays none
+    if fee and cards:
+        order = engine.cohort()
+        engine.post_many(cards, Kind.CHARGE, -fee, Cause.CLOCK, "retention_fee", order,
+                         np.arange(len(cards), dtype=np.int64) * STEP)
+        order.finish()
 
 
 def on_limit(engine: "Engine", due: Due) -> None:
-    """RET-2: a number in retention longer than the carrier's months is cancelled automatically."""
-    for card in due.targets:
-        if card.retention_deadline == due.when and card.reasons & Reason.EXPIRED and card.phase != State.CANCELLED:
-            cancel_unretained(engine, card)
+    """RET-2: a number in retention longer than the carrier's months is cancelled automatically (in bulk)."""
+    cards = [c for c in dict.fromkeys(due.targets)
+             if c.retention_deadline == due.when and c.reasons & Reason.EXPIRED and c.phase != State.CANCELLED]
+    if cards:
+        order = engine.cohort()
+        cancel_many(engine, cards, Cause.CLOCK, "retention_expired", order,
+                    np.arange(len(cards), dtype=np.int64) * STEP)
+        order.finish()
 
 
 def cancel_unretained(engine: "Engine", card: Card) -> None:

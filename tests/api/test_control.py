@@ -220,6 +220,29 @@ async def test_usage_reports_act_like_the_network(client):
     assert usage["cycle_mb"] == 0.5
 
 
+async def test_usage_batch_reports_many_cards_in_order(client):
+    """POST /_sim/usage: a load generator's batch, applied as the reports one by one; totals back."""
+    acme = await account(client)
+    a = await open_active(client, acme["H"])
+    b = await open_active(client, acme["H"])
+    result = await ok(await client.post("/_sim/usage", json={"reports": [
+        {"iccid": a, "kb": 512}, {"iccid": b, "kb": 100, "region": "CN-FJ"}, {"iccid": a, "kb": 1}]},
+        headers=ADMIN))
+    assert result == {"reports": 3, "accepted_kb": 513, "refused_kb": 100, "refused": {"region": 1}}
+    assert (await card(client, acme["H"], b))["reasons"] == ["region"]
+    usage = await ok(await client.get(f"/v1/cards/{a}/usage", headers=acme["H"]))
+    assert usage["cycle_mb"] == 0.501
+    # one unknown card refuses the whole batch, unapplied
+    ghost = make_iccid("898600", 99999)
+    await refused(await client.post("/_sim/usage", json={"reports": [{"iccid": a, "kb": 5}, {"iccid": ghost,
+                                                                                           "kb": 1}]},
+                                    headers=ADMIN), 404, "card_not_found")
+    usage = await ok(await client.get(f"/v1/cards/{a}/usage", headers=acme["H"]))
+    assert usage["cycle_mb"] == 0.501
+    await refused(await client.post("/_sim/usage", json={"reports": [{"iccid": a}]}, headers=ADMIN), 422,
+                  "invalid_body")
+
+
 async def test_usage_report_refusals(client):
     acme = await account(client)
     iccid = await open_active(client, acme["H"], payment="10")
