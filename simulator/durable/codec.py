@@ -8,7 +8,6 @@ unpickler that only builds classes from carriersim itself and a handful of stand
 from __future__ import annotations
 
 import enum
-import gc
 import importlib
 import io
 import pickle
@@ -16,8 +15,9 @@ import re
 import types
 import zlib
 import zoneinfo
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
+
+from ..gcpause import paused_gc
 
 MAGIC = b"CSIMSNAP3\n"  # 3: the lean event log (packed columns, details by shape, no per-card event lists)
 OLD_MAGIC = {b"CSIMSNAP1\n": "carriersim 0.1", b"CSIMSNAP2\n": "carriersim 0.2"}
@@ -94,21 +94,8 @@ class _SafeUnpickler(pickle.Unpickler):
         raise _refuse(module, name)
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pickling builds or walks millions of objects; the cyclic collector would scan them again and again
-    (a third of a 100,000-card load). Nothing here makes garbage cycles, so pause it for the duration."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def dumps(world: Any) -> bytes:
-    with _no_gc():
+    with paused_gc():
         return MAGIC + zlib.compress(pickle.dumps(world, protocol=5), 1)
 
 
@@ -125,7 +112,7 @@ def loads(data: bytes) -> Any:
     except zlib.error as exc:
         raise SnapshotFormatError(f"the snapshot is damaged ({exc})") from None
     try:
-        with _no_gc():
+        with paused_gc():
             return _SafeUnpickler(io.BytesIO(raw)).load()
     except SnapshotFormatError:
         raise

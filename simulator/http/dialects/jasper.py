@@ -23,18 +23,19 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from ... import records as rec
 from ...errors import SimError
 from ...events import Kind
 from ...model import State
-from ... import records as rec
 from ..api import Api, Request, Route
 from ..problems import ProblemError
 from ..ratelimit import RateLimit
 from . import credentials
+from .background import Deliveries
 
 if TYPE_CHECKING:
-    from ..worlds import Worlds
     from ..app import Ctx, ServerState
+    from ..worlds import Worlds
 
 log = logging.getLogger("carriersim.dialects.jasper")
 PREFIX = "/rws/api"
@@ -91,7 +92,7 @@ class CcError(ProblemError):
         super().__init__(status, code, message)
 
 
-class JasperApi(Api):
+class JasperApi(Deliveries, Api):
     name, prefix = "jasper", PREFIX
     idempotency = False
     faults = False
@@ -355,24 +356,6 @@ class JasperApi(Api):
         self.pushes.append({"account": account, "url": url, "format": fmt, "secret": secret,
                             "cursor": ctx.sim.event_count(), "sent": 0, "world": ctx.state.keys.generation})
         return 201, {"id": f"push-{len(self.pushes):04d}", "secret": secret}
-
-    def wake(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
-
-    async def _start(self, app: web.Application) -> None:
-        from ..app import STATE
-        self._wake = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._deliver(app[STATE]))
-
-    async def _stop(self, app: web.Application) -> None:
-        task = getattr(self, "_task", None)
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
 
     def push_events(self, state: "ServerState", push: dict[str, Any]) -> list[dict[str, str]]:
         """The Push API messages of the account's status changes since the registration's cursor."""

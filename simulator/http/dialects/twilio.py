@@ -22,18 +22,19 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 
+from ... import records as rec
 from ...errors import SimError
 from ...model import State
 from ...profile import CarrierProfile, load_profile
-from ... import records as rec
 from ..api import Api, Request, Route
 from ..problems import ProblemError
 from ..ratelimit import RateLimit
 from . import credentials
+from .background import Deliveries
 
 if TYPE_CHECKING:
-    from ..worlds import Worlds
     from ..app import Ctx, ServerState
+    from ..worlds import Worlds
 
 log = logging.getLogger("carriersim.dialects.twilio")
 PROFILE = "supersim"
@@ -95,7 +96,7 @@ class TwilioError(ProblemError):
         super().__init__(status, str(code), message)
 
 
-class TwilioApi(Api):
+class TwilioApi(Deliveries, Api):
     name, prefix = "twilio", PREFIX
     idempotency = False  # the real API has no Idempotency-Key
     faults = False
@@ -450,24 +451,6 @@ class TwilioApi(Api):
         return 201, {"sims": [{"iccid": i, "registration_code": registration_code(i)} for i in iccids]}
 
     # ------------------------------------------------------------------ callbacks
-    def wake(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
-
-    async def _start(self, app: web.Application) -> None:
-        from ..app import STATE
-        self._wake = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._deliver(app[STATE]))
-
-    async def _stop(self, app: web.Application) -> None:
-        task = getattr(self, "_task", None)
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
-
     async def _deliver(self, state: "ServerState") -> None:
         """Call each CallbackUrl once its update has completed (the clock has passed it), in request order."""
         import aiohttp
