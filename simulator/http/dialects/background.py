@@ -8,16 +8,23 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ..api import Api
+
 if TYPE_CHECKING:
     from ..app import ServerState
 
 
-class Deliveries:
-    """Mixed into a dialect ``Api``: ``wake`` (a listener of the world's webhook hub), the task's start and stop
-    (app start-up and clean-up hooks), and ``_deliver(state)``, the dialect's own loop."""
+class Deliveries(Api):
+    """The base of a dialect ``Api`` that calls back: ``wake`` (a listener of the world's webhook hub), the task
+    started and stopped with the app, and ``_deliver(state)``, the dialect's own loop."""
 
     _wake: asyncio.Event | None = None
     _task: asyncio.Task | None = None
+
+    def mount(self, app: web.Application) -> None:
+        super().mount(app)
+        app.on_startup.append(self._start)
+        app.on_cleanup.append(self._stop)
 
     def wake(self) -> None:
         if self._wake is not None:

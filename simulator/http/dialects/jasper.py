@@ -27,7 +27,7 @@ from ... import records as rec
 from ...errors import SimError
 from ...events import Kind
 from ...model import State
-from ..api import Api, Request, Route
+from ..api import Request, Route
 from ..problems import ProblemError
 from ..ratelimit import RateLimit
 from . import credentials
@@ -92,7 +92,7 @@ class CcError(ProblemError):
         super().__init__(status, code, message)
 
 
-class JasperApi(Deliveries, Api):
+class JasperApi(Deliveries):
     name, prefix = "jasper", PREFIX
     idempotency = False
     faults = False
@@ -120,11 +120,6 @@ class JasperApi(Deliveries, Api):
         doc = document()
         doc["info"]["x-carriersim-carriers"] = list(self.carriers)  # whose cards it serves (for targets)
         return doc
-
-    def mount(self, app: web.Application) -> None:
-        super().mount(app)
-        app.on_startup.append(self._start)
-        app.on_cleanup.append(self._stop)
 
     def prepare(self, state: "ServerState") -> None:
         missing = [c for c in self.carriers if c not in state.sim.carrier_ids()]

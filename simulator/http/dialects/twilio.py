@@ -26,7 +26,7 @@ from ... import records as rec
 from ...errors import SimError
 from ...model import State
 from ...profile import CarrierProfile, load_profile
-from ..api import Api, Request, Route
+from ..api import Request, Route
 from ..problems import ProblemError
 from ..ratelimit import RateLimit
 from . import credentials
@@ -96,7 +96,7 @@ class TwilioError(ProblemError):
         super().__init__(status, str(code), message)
 
 
-class TwilioApi(Deliveries, Api):
+class TwilioApi(Deliveries):
     name, prefix = "twilio", PREFIX
     idempotency = False  # the real API has no Idempotency-Key
     faults = False
@@ -126,11 +126,6 @@ class TwilioApi(Deliveries, Api):
         doc = document()
         doc["info"]["x-carriersim-carriers"] = list(self.carriers)  # whose cards it serves (for targets)
         return doc
-
-    def mount(self, app: web.Application) -> None:
-        super().mount(app)
-        app.on_startup.append(self._start)
-        app.on_cleanup.append(self._stop)
 
     def prepare(self, state: "ServerState") -> None:
         missing = [c for c in self.carriers if c not in state.sim.carrier_ids()]
